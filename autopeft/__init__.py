@@ -1,0 +1,75 @@
+"""autopeft: search per-layer parameter-efficient fine-tuning configurations.
+
+``import autopeft`` is cheap: it imports neither torch, transformers, ray nor streamlit. The
+names that need them (``apply``, ...) are loaded on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from autopeft._version import __version__
+from autopeft.config import FORMAT_VERSION, LayerConfig, PeftConfig
+from autopeft.errors import (
+    ArchitectureError,
+    AutoPeftError,
+    ConfigError,
+    SpaceError,
+    UnsupportedModuleError,
+)
+from autopeft.spaces import SearchSpace, load_space
+
+#: Public names loaded on first access: name -> (module, attribute).
+_LAZY = {
+    "apply": ("autopeft.inject", "apply"),
+    "trainable_summary": ("autopeft.inject", "trainable_summary"),
+    "TrainableSummary": ("autopeft.inject", "TrainableSummary"),
+}
+
+
+def load_config(path: str) -> PeftConfig:
+    """Read a `PeftConfig` from a JSON file written by ``PeftConfig.to_json`` or export."""
+    from pathlib import Path
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path!r} cannot be read: {exc.strerror}") from None
+    try:
+        return PeftConfig.from_json(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'autopeft' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [
+    "__version__",
+    "FORMAT_VERSION",
+    "LayerConfig",
+    "PeftConfig",
+    "SearchSpace",
+    "load_space",
+    "load_config",
+    "apply",
+    "trainable_summary",
+    "TrainableSummary",
+    "AutoPeftError",
+    "ConfigError",
+    "SpaceError",
+    "ArchitectureError",
+    "UnsupportedModuleError",
+]

@@ -1,0 +1,1 @@
+"""Subcommands of the ``autopeft`` CLI, one module each (see :mod:`autopeft.cli`)."""
