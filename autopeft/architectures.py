@@ -300,4 +300,20 @@ def backbone_params(model_config: Any) -> int:
         embed = (vocab + max_pos + type_vocab) * embed_size + 2 * embed_size + embed_size * h + h
         return int(embed + d.num_layers * layer)
     embed += 2 * h  # embedding LayerNorm (GPT-2: final ln_f)
+    if family.name == "deberta-v2" and _get(model_config, "relative_attention", False):
+        embed += _deberta_relative_params(model_config, h)
+        if not _get(model_config, "share_att_key", False):
+            pos_types = _get(model_config, "pos_att_type") or []
+            layer += (h * d.q_dim + d.q_dim) * sum(t in pos_types for t in ("c2p", "p2c"))
     return int(embed + d.num_layers * layer)
+
+
+def _deberta_relative_params(model_config: Any, hidden: int) -> int:
+    """DeBERTa's relative-position embeddings and the encoder LayerNorm that goes with them."""
+    buckets = _get(model_config, "position_buckets", -1) or -1
+    max_relative = _get(model_config, "max_relative_positions", -1) or -1
+    if max_relative < 1:
+        max_relative = int(_first(model_config, "max_position_embeddings"))
+    span = buckets if buckets > 0 else max_relative
+    norm = 2 * hidden if "layer_norm" in (_get(model_config, "norm_rel_ebd") or "none") else 0
+    return 2 * span * hidden + norm
