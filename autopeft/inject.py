@@ -7,9 +7,9 @@ from typing import Any
 
 from torch import nn
 
-from autopeft.architectures import dims_of, family_for, projection_shape, PROJECTIONS
+from autopeft.architectures import PROJECTIONS, dims_of, family_for, projection_shape
 from autopeft.config import PeftConfig
-from autopeft.errors import ArchitectureError, ConfigError
+from autopeft.errors import ArchitectureError, ConfigError, UnsupportedModuleError
 from autopeft.methods import INJECTORS
 from autopeft.methods import prefix as prefix_method
 from autopeft.methods.injectors import InjectionContext, projection_targets, resolve
@@ -86,6 +86,11 @@ def apply(model: nn.Module, config: PeftConfig) -> nn.Module:
     if config.has_prefix:
         prefix_method.register()
         model.set_attn_implementation(prefix_method.IMPLEMENTATION)
+        if model.config._attn_implementation != prefix_method.IMPLEMENTATION:
+            raise UnsupportedModuleError(
+                f"prefix_length: {type(model).__name__} does not let transformers switch its attention "
+                "implementation, so prefix-tuning cannot be attached; set prefix_length to 0"
+            )
     for name, param in model.named_parameters():
         if PEFT_MARKER in name:
             param.requires_grad_(True)
