@@ -150,7 +150,7 @@ class LayerConfig:
         return " ".join(parts) or "-"
 
 
-_GLOBAL_DEFAULTS: dict[str, Any] = {
+GLOBAL_DEFAULTS: dict[str, Any] = {
     "lora_alpha": 16.0,
     "lora_alpha_rule": "fixed",
     "lora_dropout": 0.0,
@@ -222,7 +222,7 @@ class PeftConfig:
         layer_keys = {f.name for f in fields(LayerConfig)}
         layer_kwargs = {k: v for k, v in kwargs.items() if k in layer_keys}
         global_kwargs = {k: v for k, v in kwargs.items() if k not in layer_keys}
-        _reject_unknown("", global_kwargs, set(_GLOBAL_DEFAULTS))
+        _reject_unknown("", global_kwargs, set(GLOBAL_DEFAULTS))
         chosen = set(range(num_layers)) if layers is None else set(layers)
         built = [
             LayerConfig(**{**layer_kwargs, "lora": dict(layer_kwargs.get("lora", {}))}) if i in chosen else LayerConfig()
@@ -237,7 +237,7 @@ class PeftConfig:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"format_version": FORMAT_VERSION, "num_layers": self.num_layers}
-        out.update({name: getattr(self, name) for name in _GLOBAL_DEFAULTS})
+        out.update({name: getattr(self, name) for name in GLOBAL_DEFAULTS})
         out["layers"] = [layer.to_dict() for layer in self.layers]
         return out
 
@@ -245,7 +245,7 @@ class PeftConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "PeftConfig":
         if not isinstance(data, Mapping):
             raise ConfigError(f"expected a mapping for a PeftConfig, got {type(data).__name__}")
-        _reject_unknown("", data, {"format_version", "num_layers", "layers", *_GLOBAL_DEFAULTS})
+        _reject_unknown("", data, {"format_version", "num_layers", "layers", *GLOBAL_DEFAULTS})
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise ConfigError(
@@ -259,7 +259,7 @@ class PeftConfig:
         num_layers = data.get("num_layers", len(layers))
         if num_layers != len(layers):
             raise ConfigError(f"num_layers: says {num_layers!r} but layers has {len(layers)} entries")
-        knobs = {name: data.get(name, default) for name, default in _GLOBAL_DEFAULTS.items()}
+        knobs = {name: data.get(name, default) for name, default in GLOBAL_DEFAULTS.items()}
         return cls(layers=layers, **knobs)
 
     def to_json(self, **kwargs: Any) -> str:

@@ -33,7 +33,7 @@ import yaml
 
 from autopeft.architectures import PROJECTIONS, dims_of, family_for
 from autopeft.config import (
-    _GLOBAL_DEFAULTS,
+    GLOBAL_DEFAULTS,
     ACTIVATIONS,
     LORA_ALPHA_RULES,
     PREFIX_REPARAMETERIZATIONS,
@@ -273,7 +273,7 @@ class SearchSpace:
         num_layers = dims_of(model_config).num_layers
         active = set(self.active_layers(model_config))
         layer_values: list[dict[str, Any]] = [{} for _ in range(num_layers)]
-        knobs: dict[str, Any] = {**_GLOBAL_DEFAULTS, **self.fixed}
+        knobs: dict[str, Any] = {**GLOBAL_DEFAULTS, **self.fixed}
         for p in params:
             value = assignment[p.name]
             if value not in p.choices:
