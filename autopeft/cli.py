@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "studies": "autopeft.commands.studies",
     "pareto": "autopeft.commands.pareto",
     "show": "autopeft.commands.show",
+    "export": "autopeft.commands.export",
+    "dashboard": "autopeft.commands.dashboard",
 }
 
 
