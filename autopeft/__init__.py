@@ -20,11 +20,24 @@ from autopeft.errors import (
 )
 from autopeft.spaces import SearchSpace, load_space
 
-#: Public names loaded on first access: name -> (module, attribute).
-_LAZY = {
+#: Public names loaded on first access: name -> (module, attribute); attribute None = the module.
+_LAZY: dict[str, tuple[str, str | None]] = {
     "apply": ("autopeft.inject", "apply"),
     "trainable_summary": ("autopeft.inject", "trainable_summary"),
     "TrainableSummary": ("autopeft.inject", "TrainableSummary"),
+    "export": ("autopeft.export", None),
+    "export_config": ("autopeft.export", "export_config"),
+    "export_trial": ("autopeft.export", "export_trial"),
+    "proxy": ("autopeft.proxy", None),
+    "tasks": ("autopeft.tasks", None),
+    "optimizer": ("autopeft.optimizer", None),
+    "MOBOSampler": ("autopeft.optimizer", "MOBOSampler"),
+    "make_sampler": ("autopeft.optimizer", "make_sampler"),
+    "evaluate": ("autopeft.proxy", "evaluate"),
+    "Fidelity": ("autopeft.proxy", "Fidelity"),
+    "TrialResult": ("autopeft.proxy", "TrialResult"),
+    "get_task": ("autopeft.tasks", "get_task"),
+    "store": ("autopeft.store", None),
 }
 
 
@@ -47,7 +60,8 @@ def __getattr__(name: str) -> Any:
         module_name, attribute = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'autopeft' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attribute)
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
     globals()[name] = value
     return value
 

@@ -1,0 +1,76 @@
+"""``autopeft dashboard``: serve the Streamlit dashboard (``dashboard/app.py``) on a study store.
+
+Runs ``python -m streamlit run dashboard/app.py -- --storage URL`` with the server bound to
+127.0.0.1 unless ``--host`` says otherwise (Streamlit alone binds every interface and probes an
+external IP), headless, without usage statistics, and with ``fileWatcherType none`` (watching
+the source tree for edits floods inotify on big checkouts). The store is opened read-only by the
+app; a missing database is refused here before the server starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from autopeft.errors import AutoPeftError
+from autopeft.store.storage import DEFAULT_STORAGE
+
+HELP = "Serve the dashboard: Pareto fronts, trial details and exports of a study store."
+DEFAULT_PORT = 8501
+DEFAULT_HOST = "127.0.0.1"
+
+
+class DashboardCommandError(AutoPeftError, ValueError):
+    """The dashboard cannot be started (missing app file, streamlit not installed, bad port)."""
+
+
+def app_path() -> Path:
+    """``dashboard/app.py`` beside the ``autopeft`` package (a source checkout or editable install)."""
+    return Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"study store URL, opened read-only (default {DEFAULT_STORAGE})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}; 0.0.0.0 serves every interface)")
+
+
+def streamlit_command(args: argparse.Namespace) -> list[str]:
+    """The command line that serves the app (also what the tests start)."""
+    if not 0 < args.port < 65536:
+        raise DashboardCommandError(f"--port {args.port}: expected a port number between 1 and 65535")
+    app = app_path()
+    if not app.is_file():
+        raise DashboardCommandError(f"the dashboard app {str(app)!r} is missing; run autopeft from a source checkout or an editable install")
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", args.host,
+        "--server.port", str(args.port),
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
+        "--", "--storage", args.storage,
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from autopeft.viz.readonly import open_readonly
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise DashboardCommandError("streamlit is not installed; pip install 'streamlit>=1.40'")
+    open_readonly(args.storage)  # a missing or foreign database: one line now, not a page later
+    command = streamlit_command(args)
+    env = dict(os.environ)
+    package_root = str(app_path().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    print(f"autopeft dashboard: serving {args.storage} at http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,54 @@
+"""``autopeft export``: write a study's chosen configuration (or a config JSON) in the format
+of the training code people use: HF peft, AdapterHub adapters, autopeft, or a train.py."""
+
+from __future__ import annotations
+
+import argparse
+
+from autopeft.store.storage import DEFAULT_STORAGE
+
+HELP = "Export a trial's configuration as peft, adapters or autopeft files, or a train.py script."
+FORMAT_NAMES = ("peft", "adapters", "autopeft", "script")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--study", help="study name (see `autopeft studies`)")
+    source.add_argument("--config", help="a PeftConfig JSON file instead of a study (needs --model)")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--trial", type=int, help="export this trial number")
+    choice.add_argument("--best-under", metavar="PARAMS",
+                        help="the best-scoring trial with at most PARAMS trainable parameters (e.g. 120000 or 0.5%%)")
+    choice.add_argument("--knee", action="store_true", help="the knee of the Pareto front (see README)")
+    parser.add_argument("--format", required=True, choices=FORMAT_NAMES, help="output format")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"study store URL (default {DEFAULT_STORAGE})")
+    parser.add_argument("--model", help="model id or path (default: the study's)")
+    parser.add_argument("--task", help="task name for --config exports (sets the head size and the script's data)")
+    parser.add_argument("--data-dir", help="local task data folder for the script (default: the study's)")
+    parser.add_argument("--backend", default="auto", choices=("auto", "peft", "autopeft"),
+                        help="script format: the configuration format train.py loads (auto: peft when it can)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import autopeft
+    from autopeft.export.api import export_config, export_trial
+    from autopeft.export.errors import ExportError
+
+    if args.study:
+        result = export_trial(args.storage, args.study, args.format, args.out, trial=args.trial,
+                              best_under=args.best_under, knee=args.knee, backend=args.backend,
+                              model=args.model, data_dir=args.data_dir)
+    else:
+        if args.trial is not None or args.best_under is not None or args.knee:
+            raise ExportError("--trial, --best-under and --knee choose a trial of a --study; with --config leave them out")
+        if not args.model:
+            raise ExportError("--config needs --model (the model id or path the config was built for)")
+        result = export_config(autopeft.load_config(args.config), args.model, args.format, args.out, task=args.task,
+                               data_dir=args.data_dir, backend=args.backend, source={"config_file": args.config})
+    where = f"trial {result.source.get('trial')} of {args.study}" if args.study else args.config
+    print(f"exported {where} as {args.format}" + (f" ({result.backend})" if result.backend else "") + f" to {result.out_dir}:")
+    for name in result.files:
+        print(f"  {name}")
+    print(f"trainable parameters: {result.trainable_params} ({result.peft_params} PEFT + task head)")
+    return 0

@@ -1,0 +1,126 @@
+"""The ``script`` format: a standalone ``train.py`` (HF ``Trainer``) beside the configuration.
+
+The configuration is written in the ``peft`` format when peft can express it (the script then
+needs transformers, peft and datasets only) and in the ``autopeft`` format otherwise (the script
+imports ``autopeft.apply``); ``backend`` forces one. The script is
+:mod:`autopeft.export.train_template` with its ``SETTINGS`` block filled in: model, task
+description (hub source and local file format, so it reads the same files autopeft reads),
+data folder, and the hyper-parameters of the full fidelity (whole training split, 3 epochs,
+sequence length 256, batch 32, warmup 6 %, per-module learning rates, gradient clipping at 1),
+with the study's own learning rate and batch size when it set them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from autopeft.config import PeftConfig
+from autopeft.export import adapters_format  # noqa: F401  (peft_format's hint imports it)
+from autopeft.export import autopeft_format, peft_format
+from autopeft.export.errors import ExportError
+from autopeft.export.model_info import ModelInfo
+
+SCRIPT_FILE = "train.py"
+BACKENDS = ("auto", "peft", "autopeft")
+_START, _END = "# <autopeft-settings>\n", "# </autopeft-settings>\n"
+
+
+def task_settings(task: str) -> dict[str, Any]:
+    """The task description the script reads its data with, from autopeft's task registry."""
+    from autopeft.tasks import TASKS
+    from autopeft.tasks.readers import read_jsonl
+
+    if task not in TASKS:
+        matches = [name for name in TASKS if name.split("/", 1)[1] == task]
+        if len(matches) != 1:
+            raise ExportError(f"task {task!r}: the script format needs a task of autopeft's registry "
+                              f"({sorted(TASKS)}); export with --format peft or autopeft and load your data yourself")
+        task = matches[0]
+    spec = TASKS[task]
+    columns = dict(spec.local.columns)
+    if spec.local.reader is read_jsonl:
+        fmt = "jsonl"
+    else:
+        fmt = "tsv_noheader" if any(isinstance(v, int) for v in columns.values()) else "tsv"
+    return {
+        "name": spec.name,
+        "kind": spec.kind,
+        "text_fields": list(spec.text_fields),
+        "label_names": list(spec.label_names),
+        "metrics": list(spec.metrics),
+        "main_metric": spec.main_metric,
+        "hub": None if spec.hub is None else {
+            "path": spec.hub.path, "config": spec.hub.config, "splits": dict(spec.hub.splits), "columns": dict(spec.hub.columns),
+        },
+        "local": {"folder": spec.local.folder, "files": {k: list(v) for k, v in spec.local.files.items()},
+                  "format": fmt, "columns": columns},
+        "transform": "copa" if spec.transform is not None and spec.name.endswith("copa") else None,
+    }
+
+
+def num_labels(task: str) -> int:
+    settings = task_settings(task)
+    return 1 if settings["kind"] == "regression" else len(settings["label_names"])
+
+
+def hyperparameters(fidelity: Any = None, seed: int = 0) -> dict[str, Any]:
+    """Full-fidelity training knobs; ``fidelity`` (the study's, a dict) keeps its learning rate
+    and batch size when it set them."""
+    from autopeft.proxy.fidelity import PRESETS
+    from autopeft.proxy.train import DEFAULT_LEARNING_RATES, MAX_GRAD_NORM
+
+    full = PRESETS["full"]
+    study = fidelity if isinstance(fidelity, dict) else {}
+    rate = study.get("learning_rate")
+    return {
+        "epochs": full.epochs,
+        "max_steps": None,
+        "max_seq_length": full.max_seq_length,
+        "batch_size": study.get("batch_size") or full.batch_size,
+        "max_train_examples": full.max_train_examples,
+        "max_eval_examples": full.max_eval_examples,
+        "warmup_ratio": full.warmup_ratio,
+        "learning_rates": {group: (rate if rate is not None else lr) for group, lr in DEFAULT_LEARNING_RATES.items()},
+        "max_grad_norm": MAX_GRAD_NORM,
+        "bf16": full.bf16,
+        "seed": seed,
+    }
+
+
+def render(settings: dict[str, Any]) -> str:
+    """``train_template.py`` with ``settings`` in its SETTINGS block."""
+    template = Path(__file__).with_name("train_template.py").read_text(encoding="utf-8")
+    text = json.dumps(settings, indent=2)
+    if "'''" in text:
+        raise ExportError("script: a setting contains ''' and cannot be embedded; rename the model or data path")
+    block = f"{_START}SETTINGS: dict = json.loads(r'''\n{text}\n''')\n{_END}"
+    start, end = template.index(_START), template.index(_END) + len(_END)
+    return template[:start] + block + template[end:]
+
+
+def write(config: PeftConfig, info: ModelInfo, out_dir: str, *, task: str | None, data_dir: str | None = None,
+          fidelity: Any = None, seed: int = 0, backend: str = "auto", expected_trainable_params: int | None = None,
+          source: dict[str, Any] | None = None) -> list[str]:
+    if backend not in BACKENDS:
+        raise ExportError(f"script backend {backend!r}: expected one of {list(BACKENDS)}")
+    if not task:
+        raise ExportError("script: a task is needed (the study's, or task= / --task)")
+    if not info.name:
+        raise ExportError("script: the model's id or path is needed; pass the model as a hub id or local path")
+    if backend == "auto":
+        backend = "autopeft" if peft_format.problems(config, info) else "peft"
+    files = (peft_format if backend == "peft" else autopeft_format).write(config, info, out_dir)
+    settings = {
+        "model": info.name,
+        "task": task_settings(task),
+        "data_dir": data_dir,
+        "backend": backend,
+        "config_file": files[0],
+        "expected_trainable_params": expected_trainable_params,
+        "hyperparameters": hyperparameters(fidelity, seed),
+        "source": source or {},
+    }
+    Path(out_dir, SCRIPT_FILE).write_text(render(settings), encoding="utf-8")
+    return [*files, SCRIPT_FILE]

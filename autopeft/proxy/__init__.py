@@ -1,0 +1,45 @@
+"""Proxy evaluation: train one PEFT configuration cheaply on a task and measure it.
+
+``evaluate(model, task, config, fidelity, seed)`` returns a :class:`TrialResult` (score, all
+metrics, parameter counts, bytes, peak memory, timings, status). :class:`Fidelity` sets the
+training budget; :class:`BackboneCache` keeps loaded backbones and tokenised data for the life
+of a worker process. Importing this package does not import torch or transformers: the names
+that need them load on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from autopeft.proxy.fidelity import PRESETS, Fidelity
+from autopeft.proxy.result import TrialResult
+
+#: Public names loaded on first access: name -> (module, attribute).
+_LAZY = {
+    "evaluate": ("autopeft.proxy.runner", "evaluate"),
+    "resolve_device": ("autopeft.proxy.runner", "resolve_device"),
+    "BackboneCache": ("autopeft.proxy.cache", "BackboneCache"),
+    "default_cache": ("autopeft.proxy.cache", "default_cache"),
+    "default_model": ("autopeft.proxy.cache", "default_model"),
+    "default_cache_dir": ("autopeft.proxy.cache", "default_cache_dir"),
+    "TrialFailure": ("autopeft.proxy.train", "TrialFailure"),
+    "DEFAULT_LEARNING_RATES": ("autopeft.proxy.train", "DEFAULT_LEARNING_RATES"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'autopeft.proxy' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = ["PRESETS", "Fidelity", "TrialResult", *_LAZY]

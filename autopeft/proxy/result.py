@@ -1,0 +1,80 @@
+"""`TrialResult`: everything one proxy trial measured, JSON-safe."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+from autopeft.errors import ConfigError
+
+STATUSES = ("ok", "failed")
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class TrialResult:
+    """Outcome of :func:`autopeft.proxy.evaluate`.
+
+    Attributes:
+        score: the task's main metric (``None`` when the trial failed).
+        metrics: every metric of the task on the evaluation examples.
+        trainable_params: parameters that trained: PEFT modules plus the task head.
+        percent_params: ``trainable_params`` as a percentage of the frozen backbone's parameters.
+        adapter_bytes: size of the PEFT modules' weights (task head excluded) in their dtype:
+            what one stores per configuration.
+        peak_memory_mb: peak process RSS on CPU; ``torch.cuda.max_memory_allocated`` on GPU.
+        time_load_s: backbone copy, config injection and data loading (tokenisation is cached).
+        time_train_s, time_eval_s: training and evaluation wall time.
+        examples_per_s: training examples processed per second of training.
+        status: "ok" or "failed"; error: why it failed (``"<reason>: <detail>"``, reason one of
+            nan_loss, diverged, oom, timeout, error), else ``None``.
+    """
+
+    score: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    trainable_params: int | None = None
+    percent_params: float | None = None
+    adapter_bytes: int | None = None
+    peak_memory_mb: float | None = None
+    time_load_s: float = 0.0
+    time_train_s: float = 0.0
+    time_eval_s: float = 0.0
+    examples_per_s: float | None = None
+    status: str = "ok"
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def failure_reason(self) -> str | None:
+        """The reason code of a failed trial (``"timeout"``), else ``None``."""
+        return None if self.error is None else self.error.split(":", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: NaN and infinities become ``None``."""
+        out = asdict(self)
+        out["metrics"] = {k: None if v is None else _finite_or_none(float(v)) for k, v in self.metrics.items()}
+        return {k: _finite_or_none(v) for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TrialResult":
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"trial result: expected a mapping, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"trial result: unknown key {unknown[0]!r}; known keys: {sorted(known)}")
+        status = data.get("status", "ok")
+        if status not in STATUSES:
+            raise ConfigError(f"trial result.status: expected one of {list(STATUSES)}, got {status!r}")
+        values = dict(data)
+        values["metrics"] = dict(values.get("metrics") or {})
+        return cls(**values)

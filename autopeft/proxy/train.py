@@ -1,0 +1,254 @@
+"""The proxy training and evaluation loops, and how a bad trial is detected.
+
+Training: AdamW over parameter groups with per-module default learning rates, linear warmup
+then linear decay to zero, gradient clipping at 1.0, optional bf16 autocast on CUDA. A trial
+that goes wrong raises :class:`TrialFailure` with a reason code:
+
+* ``nan_loss``: the loss (or the gradient norm) is NaN;
+* ``diverged``: the loss is infinite, or its running average exceeds
+  ``DIVERGENCE_FACTOR`` times the average of the first ``BASELINE_STEPS`` losses;
+* ``timeout``: the trial's wall-clock budget ran out (checked between steps and batches);
+* ``oom``: CUDA (or CPU allocator) out of memory (mapped by :func:`failure_from_exception`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from autopeft.proxy.data import TokenizedSplit, bucketed_batches, collate, sorted_batches
+
+#: Default learning rate per parameter group (used when ``Fidelity.learning_rate`` is None).
+#: Chosen for short proxy runs: the upper ends of the usual ranges per method.
+DEFAULT_LEARNING_RATES: dict[str, float] = {
+    "lora": 1e-3,
+    "ia3": 1e-3,
+    "adapter": 5e-4,
+    "prefix": 5e-3,
+    "head": 1e-3,
+    "peft_other": 5e-4,
+    "backbone": 5e-5,  # only when a caller unfreezes backbone weights
+}
+
+#: Parameter-name substring -> group, checked in order (names come from autopeft.apply).
+GROUP_MARKERS: tuple[tuple[str, str], ...] = (
+    ("autopeft_lora", "lora"),
+    ("autopeft_ia3", "ia3"),
+    ("autopeft_prefix", "prefix"),
+    ("adapter", "adapter"),
+    ("autopeft_", "peft_other"),
+)
+
+DIVERGENCE_FACTOR = 10.0
+BASELINE_STEPS = 3
+EMA_DECAY = 0.7
+MAX_GRAD_NORM = 1.0
+
+
+class TrialFailure(Exception):
+    """A trial that cannot produce a score; ``reason`` is a short code, ``str()`` the detail."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None)) if t)
+    return isinstance(exc, oom_types) or (isinstance(exc, (RuntimeError, MemoryError)) and "out of memory" in str(exc).lower()) or isinstance(exc, MemoryError)
+
+
+def failure_from_exception(exc: BaseException) -> TrialFailure:
+    """The TrialFailure a training exception stands for (out-of-memory or a generic error)."""
+    if isinstance(exc, TrialFailure):
+        return exc
+    first_line = (str(exc).splitlines() or [""])[0][:300]
+    if is_out_of_memory(exc):
+        return TrialFailure("oom", first_line or "out of memory")
+    return TrialFailure("error", f"{exc.__class__.__name__}: {first_line}")
+
+
+class LossMonitor:
+    """Watches the training loss and raises :class:`TrialFailure` on NaN or divergence."""
+
+    def __init__(self, factor: float = DIVERGENCE_FACTOR, baseline_steps: int = BASELINE_STEPS) -> None:
+        self.factor = factor
+        self.baseline_steps = baseline_steps
+        self.first: list[float] = []
+        self.ema: float | None = None
+
+    def update(self, step: int, loss: float) -> None:
+        if math.isnan(loss):
+            raise TrialFailure("nan_loss", f"the training loss is NaN at step {step}")
+        if math.isinf(loss):
+            raise TrialFailure("diverged", f"the training loss is infinite at step {step}")
+        self.ema = loss if self.ema is None else EMA_DECAY * self.ema + (1 - EMA_DECAY) * loss
+        if len(self.first) < self.baseline_steps:
+            self.first.append(loss)
+            return
+        baseline = max(sum(self.first) / len(self.first), 1e-3)
+        if self.ema > self.factor * baseline:
+            raise TrialFailure(
+                "diverged",
+                f"the training loss rose to {self.ema:.4g} (running average) at step {step}, "
+                f"over {self.factor:g}x its initial {baseline:.4g}; lower the learning rate",
+            )
+
+
+def compute_loss(model: Any, batch: dict[str, Any], kind: str) -> Any:
+    """Cross-entropy (classification) or mean squared error (regression) of one batch."""
+    import torch.nn.functional as F
+
+    labels = batch["labels"]
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    logits = model(**inputs).logits.float()
+    if kind == "regression":
+        return F.mse_loss(logits.view(-1), labels.float().view(-1))
+    return F.cross_entropy(logits, labels)
+
+
+def parameter_groups(model: Any, learning_rate: float | None) -> list[dict[str, Any]]:
+    """Trainable parameters grouped by module type, each with its learning rate."""
+    groups: dict[str, list[Any]] = {}
+    base = getattr(model, "base_model", model)
+    in_base = {id(p) for p in base.parameters()} if base is not model else set()
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        group = next((g for marker, g in GROUP_MARKERS if marker in name), None)
+        if group is None:
+            group = "backbone" if id(param) in in_base else "head"
+        groups.setdefault(group, []).append(param)
+    return [
+        {"params": params, "lr": learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATES[group], "name": group}
+        for group, params in groups.items()
+    ]
+
+
+@dataclass
+class TrainStats:
+    steps: int
+    examples: int
+    seconds: float
+    final_loss: float | None
+
+
+class Clock:
+    """The trial's deadline and a memory probe called between steps."""
+
+    def __init__(self, timeout_s: float | None, start: float, probe: Callable[[], None]) -> None:
+        self.deadline = None if timeout_s is None else start + timeout_s
+        self.timeout_s = timeout_s
+        self.probe = probe
+
+    def check(self, where: str) -> None:
+        self.probe()
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise TrialFailure("timeout", f"the trial exceeded its {self.timeout_s:g} s budget ({where})")
+
+
+def _autocast(device: Any, bf16: bool) -> Any:
+    import contextlib
+
+    import torch
+
+    if bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def total_steps(num_examples: int, batch_size: int, epochs: float, max_steps: int | None) -> int:
+    if max_steps is not None:
+        return max_steps
+    return max(1, math.ceil(epochs * math.ceil(num_examples / batch_size)))
+
+
+def train(
+    model: Any,
+    split: TokenizedSplit,
+    indices: np.ndarray,
+    *,
+    kind: str,
+    fidelity: Any,
+    seed: int,
+    device: Any,
+    pad_id: int,
+    clock: Clock,
+) -> TrainStats:
+    """Train ``model`` in place on ``split[indices]`` for the fidelity's budget."""
+    import torch
+
+    steps = total_steps(len(indices), fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
+    groups = parameter_groups(model, fidelity.learning_rate)
+    if not groups:
+        raise TrialFailure("error", "the model has no trainable parameters")
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
+    warmup = int(fidelity.warmup_ratio * steps)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (steps - step) / max(1, steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    rng = np.random.default_rng(seed)
+    lengths = split.lengths
+    monitor = LossMonitor()
+    trainable = [p for group in groups for p in group["params"]]
+    model.train()
+    start = time.perf_counter()
+    done = examples = 0
+    loss_value = None
+    batches: list[np.ndarray] = []
+    while done < steps:
+        if not batches:
+            batches = bucketed_batches(indices, lengths, fidelity.batch_size, rng)
+        batch = {k: v.to(device, non_blocking=True) for k, v in collate(split, batches.pop(), pad_id).items()}
+        with _autocast(device, fidelity.bf16):
+            loss = compute_loss(model, batch, kind)
+        loss_value = float(loss.detach())
+        monitor.update(done, loss_value)
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM))
+        if math.isnan(grad_norm):
+            raise TrialFailure("nan_loss", f"the gradient norm is NaN at step {done}")
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        done += 1
+        examples += len(batch["labels"])
+        clock.check(f"after training step {done} of {steps}")
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return TrainStats(steps=done, examples=examples, seconds=time.perf_counter() - start, final_loss=loss_value)
+
+
+def predict(
+    model: Any, split: TokenizedSplit, indices: np.ndarray, *, kind: str, batch_size: int, device: Any, pad_id: int, bf16: bool, clock: Clock
+) -> tuple[np.ndarray, np.ndarray]:
+    """(predictions, references) on ``split[indices]``, in the order of ``indices``."""
+    import torch
+
+    model.eval()
+    position = {int(i): n for n, i in enumerate(indices)}
+    predictions: np.ndarray = np.zeros(len(indices), dtype=np.float64 if kind == "regression" else np.int64)
+    with torch.inference_mode():
+        for number, batch_indices in enumerate(sorted_batches(indices, split.lengths, batch_size)):
+            batch = collate(split, batch_indices, pad_id)
+            inputs = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k != "labels"}
+            with _autocast(device, bf16):
+                logits = model(**inputs).logits.float()
+            if not bool(torch.isfinite(logits).all()):
+                raise TrialFailure("nan_loss", f"the model's outputs are NaN or infinite in evaluation batch {number + 1}")
+            values = logits.view(-1) if kind == "regression" else logits.argmax(dim=-1)
+            rows = [position[int(i)] for i in batch_indices]
+            predictions[rows] = values.cpu().numpy()
+            clock.check(f"during evaluation batch {number + 1}")
+    references = split.labels[indices]
+    return predictions, references

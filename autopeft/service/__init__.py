@@ -1,0 +1,22 @@
+"""The search service: validation (:mod:`.prepare`), the asynchronous search loop on Ray workers
+(:mod:`.loop`, :mod:`.ray_pool`, :mod:`.worker`), the baselines registry (:mod:`.baselines`), the
+objectives (:mod:`.objectives`), sampler selection (:mod:`.samplers`) and the progress display
+(:mod:`.progress`). Importing this package imports neither ray nor optuna.
+"""
+
+from __future__ import annotations
+
+from autopeft.service.baselines import BASELINES, DEFAULT_BASELINES
+from autopeft.service.errors import SearchError
+from autopeft.service.objectives import DEFAULT_OBJECTIVES, OBJECTIVES
+from autopeft.service.spec import SearchSpec
+
+
+def run_search(spec: SearchSpec):  # noqa: ANN201 - see autopeft.service.loop.run_search
+    """Validate ``spec`` and run the search (returns a :class:`~autopeft.service.loop.SearchOutcome`)."""
+    from autopeft.service.loop import run_search as _run
+
+    return _run(spec)
+
+
+__all__ = ["BASELINES", "DEFAULT_BASELINES", "DEFAULT_OBJECTIVES", "OBJECTIVES", "SearchError", "SearchSpec", "run_search"]

@@ -1,0 +1,174 @@
+"""Ray: connecting to (or starting) a cluster, and a pool of long-lived trial workers.
+
+``ray.init()`` starts a local cluster unless ``address`` names an existing one (``--ray-address``,
+e.g. ``127.0.0.1:6379``, a cluster started by ``ray start --head``, see ``workers/``). Each
+worker is a :class:`~autopeft.service.worker.TrialWorker` actor holding ``cpus_per_trial`` CPUs
+and ``gpus_per_trial`` GPUs (fractions allowed). An actor whose process dies is restarted by Ray
+(``max_restarts=-1``); the call that was running raises ``RayActorError`` and the search loop
+re-queues that trial once.
+
+Ray 2.60 turns token authentication on by default: a driver joining a ``ray start --head``
+cluster needs the same ``RAY_AUTH_MODE`` as the cluster (tests run both with ``disabled``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from autopeft.service.errors import SearchError
+
+#: Environment variables forwarded to workers (offline model loading, caches, test hooks).
+_FORWARD_PREFIXES = ("HF_", "TRANSFORMERS_", "AUTOPEFT_", "TOKENIZERS_")
+
+
+def _worker_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.startswith(_FORWARD_PREFIXES)}
+    # Workers import autopeft from where the driver does, even when it is not pip-installed.
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [root, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return env
+
+
+def connect(address: str | None, *, num_cpus: float | None = None, log_to_driver: bool = False) -> dict[str, Any]:
+    """Join ``address`` or start a local cluster; returns ``ray.cluster_resources()``."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return ray.cluster_resources()
+    kwargs: dict[str, Any] = {
+        "runtime_env": {"env_vars": _worker_env()},
+        "log_to_driver": log_to_driver or bool(os.environ.get("AUTOPEFT_RAY_LOGS")),
+        "logging_level": "ERROR",
+        "configure_logging": True,
+    }
+    if address:
+        _check_port(address)
+        kwargs["address"] = address
+    else:
+        kwargs["include_dashboard"] = False
+        if num_cpus is not None:
+            kwargs["num_cpus"] = num_cpus
+    try:
+        ray.init(**kwargs)
+    except Exception as exc:  # ConnectionError, auth errors, ... -> one clear line
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        hint = ""
+        if "auth" in text.lower() or "token" in text.lower():
+            hint = "; set the same RAY_AUTH_MODE (or token) as the cluster"
+        where = f"--ray-address {address!r}" if address else "local Ray cluster"
+        raise SearchError(f"{where}: cannot connect ({exc.__class__.__name__}: {text}){hint}") from None
+    return ray.cluster_resources()
+
+
+def _check_port(address: str) -> None:
+    """Fail in seconds, not minutes, when nothing listens at ``HOST:PORT`` (ray.init retries long)."""
+    import socket
+
+    if "://" in address or address == "auto" or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise SearchError(f"--ray-address {address!r}: cannot connect ({exc.__class__.__name__}: {exc}); start the head with `ray start --head`") from None
+
+
+def shutdown() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+class WorkerPool:
+    """``size`` :class:`TrialWorker` actors; one trial at a time per actor, asynchronously."""
+
+    def __init__(self, size: int, objective_fn: str, *, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0):
+        import ray
+
+        from autopeft.service.worker import TrialWorker
+
+        device = "cuda" if gpus_per_trial > 0 else None
+        remote = ray.remote(TrialWorker).options(
+            num_cpus=cpus_per_trial,
+            num_gpus=gpus_per_trial,
+            max_restarts=-1,
+            max_task_retries=0,
+            runtime_env={"env_vars": _worker_env()},
+        )
+        self.actors = [remote.remote(objective_fn, cpus_per_trial, device) for _ in range(size)]
+        self.free = list(self.actors)
+        self.running: dict[Any, tuple[int, Any]] = {}  # object ref -> (trial number, actor)
+        self.recovering: dict[Any, Any] = {}  # ping ref -> actor whose process died
+
+    @property
+    def has_free(self) -> bool:
+        return bool(self.free)
+
+    def submit(self, payload: dict[str, Any]) -> None:
+        actor = self.free.pop(0)
+        ref = actor.run.remote(payload)
+        self.running[ref] = (payload["number"], actor)
+
+    def wait(self, timeout: float) -> list[tuple[int, dict[str, Any] | None, BaseException | None]]:
+        """Finished trials as ``(number, outcome, error)``; ``error`` is set when the worker died.
+
+        An actor whose process died is restarted by Ray; it goes back to the free list only
+        after it answers a ping, so the next trial is not sent to an actor still restarting.
+        """
+        import ray
+
+        if not self.running and not self.recovering:
+            return []
+        refs = [*self.running, *self.recovering]
+        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready and len(refs) > 1:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+        done = []
+        for ref in ready:
+            if ref in self.recovering:
+                actor = self.recovering.pop(ref)
+                try:
+                    ray.get(ref)
+                    self.free.append(actor)
+                except ray.exceptions.RayActorError:
+                    self.recovering[actor.info.remote()] = actor  # still restarting: ping again
+                continue
+            number, actor = self.running.pop(ref)
+            try:
+                done.append((number, ray.get(ref), None))
+                self.free.append(actor)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError) as exc:
+                done.append((number, None, exc))
+                self.recovering[actor.info.remote()] = actor
+        return done
+
+    def running_numbers(self) -> list[int]:
+        return [number for number, _ in self.running.values()]
+
+    def stop(self) -> None:
+        import ray
+
+        for actor in self.actors:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self.running.clear()
+        self.recovering.clear()
+        self.free.clear()
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for a worker failure, for the trial's ``error`` attribute."""
+    text = str(exc).strip().splitlines()
+    first = next((line for line in text if line.strip()), "")
+    return f"worker died mid-trial ({exc.__class__.__name__}: {first[:300]})"
+
+
+__all__ = ["WorkerPool", "connect", "describe_exception", "shutdown"]

@@ -1,0 +1,60 @@
+"""The function a worker calls to evaluate one configuration, named by import path.
+
+The real search uses ``autopeft.proxy:evaluate`` (train a cheap proxy, return a TrialResult);
+tests and the orchestration benchmark plug in cheap objectives from
+:mod:`autopeft.service.testing`. Every objective has ``evaluate``'s signature::
+
+    fn(model, task, config, fidelity="quick", seed=0, *, data_dir=None, device=None) -> TrialResult | dict
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+from autopeft.service.errors import SearchError
+
+DEFAULT_OBJECTIVE_FN = "autopeft.proxy:evaluate"
+#: Fields every result dict has after :func:`normalize_result`.
+RESULT_FIELDS = (
+    "score",
+    "metrics",
+    "trainable_params",
+    "percent_params",
+    "adapter_bytes",
+    "peak_memory_mb",
+    "time_load_s",
+    "time_train_s",
+    "time_eval_s",
+    "examples_per_s",
+    "status",
+    "error",
+)
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    """``"package.module:function"`` -> the function (a clear error when it is not there)."""
+    if not isinstance(path, str) or ":" not in path:
+        raise SearchError(f"--objective-fn {path!r}: expected 'package.module:function'")
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise SearchError(f"--objective-fn {path!r}: module {exc.name!r} is not installed") from None
+    fn = getattr(module, attribute, None)
+    if not callable(fn):
+        raise SearchError(f"--objective-fn {path!r}: {module_name} has no function {attribute!r}")
+    return fn
+
+
+def normalize_result(raw: Any) -> dict[str, Any]:
+    """A TrialResult (or dict) -> a JSON-friendly dict with every field of :data:`RESULT_FIELDS`."""
+    if hasattr(raw, "to_dict"):
+        raw = raw.to_dict()
+    if not isinstance(raw, dict):
+        raise SearchError(f"the objective returned {type(raw).__name__}; expected a TrialResult or a dict")
+    out = {key: raw.get(key) for key in RESULT_FIELDS}
+    out.update({k: v for k, v in raw.items() if k not in out})
+    out["metrics"] = dict(out.get("metrics") or {})
+    out["status"] = out.get("status") or ("failed" if out.get("error") else "ok")
+    return out

@@ -1,0 +1,115 @@
+"""The trial worker: a long-lived process (a Ray actor) that evaluates one config per call.
+
+It keeps its imports, and through the objective (``autopeft.proxy.evaluate`` keeps a
+per-process backbone and tokenisation cache), the backbone and tokenised data across trials, so
+a trial's overhead is one Ray call, not a process start. Ray workers get ``OMP_NUM_THREADS=1``
+and a reused worker would keep the torch thread count it started with, so the thread count is
+set from the trial's CPU allocation before every trial.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from typing import Any
+
+_CURRENT_TRIAL: int | None = None
+
+
+def current_trial() -> int | None:
+    """Number of the trial this process is running (for objectives that need it)."""
+    return _CURRENT_TRIAL
+
+
+class TrialWorker:
+    """Evaluates configs with the objective named by import path. Wrapped by ``ray.remote``."""
+
+    def __init__(self, objective_fn: str, cpus: float = 1.0, device: str | None = None, env: dict[str, str] | None = None):
+        self.threads = max(1, int(cpus))
+        for key, value in (env or {}).items():
+            os.environ[key] = value
+        os.environ["OMP_NUM_THREADS"] = str(self.threads)
+        os.environ["MKL_NUM_THREADS"] = str(self.threads)
+        self.objective_path = objective_fn
+        self.device = device
+        self._fn = None
+        self.host = socket.gethostname()
+        self.trials_run = 0
+        self._info: dict[str, Any] | None = None
+
+    def _objective(self) -> Any:
+        if self._fn is None:
+            from autopeft.service.trial_fn import resolve
+
+            self._fn = resolve(self.objective_path)
+        return self._fn
+
+    def _set_threads(self) -> None:
+        import sys
+
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.get_num_threads() != self.threads:
+            torch.set_num_threads(self.threads)
+
+    def info(self) -> dict[str, Any]:
+        """Where this worker runs (the driver records it on every trial)."""
+        if self._info is not None:
+            return self._info
+        try:
+            import ray
+
+            node_ip = ray.util.get_node_ip_address()
+            node_id = ray.get_runtime_context().get_node_id()
+        except Exception:  # noqa: BLE001 - outside Ray
+            node_ip = node_id = None
+        self._info = {"host": self.host, "node_ip": node_ip, "node_id": node_id, "pid": os.getpid()}
+        return self._info
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Evaluate ``payload["config"]``; never raises for an objective error (returns it as failed)."""
+        global _CURRENT_TRIAL
+        from autopeft.config import PeftConfig
+        from autopeft.service.folder_tasks import folder_task, is_folder_task
+        from autopeft.service.trial_fn import normalize_result
+
+        _CURRENT_TRIAL = payload["number"]
+        started = time.time()
+        try:
+            fn = self._objective()
+            self._set_threads()
+            config = PeftConfig.from_dict(payload["config"])
+            task = payload["task"]
+            if is_folder_task(task):
+                task = folder_task(task)
+            raw = fn(
+                payload["model"],
+                task,
+                config,
+                payload.get("fidelity", "quick"),
+                payload.get("seed", 0),
+                data_dir=payload.get("data_dir"),
+                device=self.device,
+            )
+            self._set_threads()
+            result = normalize_result(raw)
+        except Exception as exc:  # noqa: BLE001 - the trial fails, the worker lives on
+            tb = traceback.format_exc(limit=8)
+            result = normalize_result({"status": "failed", "error": f"{exc.__class__.__name__}: {exc}", "traceback": tb})
+        finally:
+            _CURRENT_TRIAL = None
+        self.trials_run += 1
+        finished = time.time()
+        return {
+            "number": payload["number"],
+            "result": result,
+            "worker": {**self.info(), "trials_run": self.trials_run},
+            "timings": {
+                "queued": payload.get("queued"),
+                "started": started,
+                "finished": finished,
+                "wall_s": finished - started,
+                "dispatch_s": None if payload.get("queued") is None else started - payload["queued"],
+            },
+        }

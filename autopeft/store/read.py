@@ -1,0 +1,311 @@
+"""The public read API of the study store: plain dataclasses and pandas DataFrames.
+
+The CLI (``studies``, ``pareto``, ``show``), the dashboard and export read studies only through
+these functions, so they never depend on how the search loop lays out Optuna attributes.
+``storage`` is a URL (``sqlite:///autopeft.db``) or an already opened Optuna storage.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+from autopeft.store.errors import StoreError
+from autopeft.store.records import META_KEY
+
+
+@dataclass
+class StudySummary:
+    """One study: its name, metadata and trial counts."""
+
+    name: str
+    directions: list[str]
+    objectives: list[str]
+    metadata: dict[str, Any]
+    n_trials: int = 0
+    n_complete: int = 0
+    n_failed: int = 0
+    n_running: int = 0
+    n_waiting: int = 0
+    n_pruned: int = 0
+    n_baselines: int = 0
+    n_search_complete: int = 0
+    best_score: float | None = None
+    datetime_start: _dt.datetime | None = None
+    datetime_last: _dt.datetime | None = None
+
+    @property
+    def model(self) -> str | None:
+        return self.metadata.get("model")
+
+    @property
+    def task(self) -> str | None:
+        return self.metadata.get("task")
+
+    @property
+    def space_name(self) -> str | None:
+        return self.metadata.get("space_name")
+
+    @property
+    def sampler(self) -> str | None:
+        return self.metadata.get("sampler")
+
+    @property
+    def budget(self) -> int | None:
+        return self.metadata.get("trials")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("datetime_start", "datetime_last"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+
+@dataclass
+class TrialRecord:
+    """One trial as autopeft sees it. ``values`` maps objective name -> value (None unless COMPLETE)."""
+
+    number: int
+    state: str
+    values: dict[str, float] | None
+    params: dict[str, Any]
+    config: dict[str, Any] | None
+    metrics: dict[str, Any]
+    result: dict[str, Any]
+    timings: dict[str, Any]
+    baseline: str | None = None
+    error: str | None = None
+    worker_host: str | None = None
+    retry_of: int | None = None
+    rejected: str | None = None
+    datetime_start: _dt.datetime | None = None
+    datetime_complete: _dt.datetime | None = None
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.baseline is not None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.datetime_start and self.datetime_complete:
+            return (self.datetime_complete - self.datetime_start).total_seconds()
+        return None
+
+    @property
+    def score(self) -> float | None:
+        if self.values and "score" in self.values:
+            return self.values["score"]
+        return self.result.get("score")
+
+    @property
+    def trainable_params(self) -> int | None:
+        return self.result.get("trainable_params")
+
+    @property
+    def percent_params(self) -> float | None:
+        return self.result.get("percent_params")
+
+    def peft_config(self) -> Any:
+        """The trial's :class:`autopeft.PeftConfig` (None if it never got one)."""
+        from autopeft.config import PeftConfig
+
+        return PeftConfig.from_dict(self.config) if self.config else None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("datetime_start", "datetime_complete"):
+            out[key] = out[key].isoformat() if out[key] else None
+        out["duration_s"] = self.duration_s
+        out.pop("user_attrs")
+        return out
+
+
+# --------------------------------------------------------------------------- helpers
+def _storage(storage: Any, *, must_exist: bool = True) -> Any:
+    if not isinstance(storage, str):
+        return storage
+    from autopeft.store.storage import check_reachable, open_storage
+
+    return open_storage(check_reachable(storage, must_exist=must_exist), create=False)
+
+
+def _study(storage: Any, name: str) -> Any:
+    import optuna
+
+    storage = _storage(storage)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = [s.study_name for s in storage.get_all_studies()]
+        raise StoreError(f"--study {name!r}: no such study in the store; studies: {names or 'none'}") from None
+
+
+def _objective_names(meta: dict[str, Any], n: int) -> list[str]:
+    names = list(meta.get("objectives") or [])
+    return names if len(names) == n else [f"objective_{i}" for i in range(n)]
+
+
+def _record(trial: Any, objectives: list[str]) -> TrialRecord:
+    attrs = dict(trial.user_attrs)
+    result = dict(attrs.get("result") or {})
+    worker = attrs.get("worker") or {}
+    values = dict(zip(objectives, trial.values)) if trial.values is not None else None
+    return TrialRecord(
+        number=trial.number,
+        state=trial.state.name,
+        values=values,
+        params=dict(trial.params),
+        config=attrs.get("config"),
+        metrics=dict(result.get("metrics") or {}),
+        result=result,
+        timings=dict(attrs.get("timings") or {}),
+        baseline=attrs.get("baseline"),
+        error=attrs.get("error") or result.get("error"),
+        worker_host=worker.get("host"),
+        retry_of=attrs.get("retry_of"),
+        rejected=attrs.get("rejected"),
+        datetime_start=trial.datetime_start,
+        datetime_complete=trial.datetime_complete,
+        user_attrs=attrs,
+    )
+
+
+# --------------------------------------------------------------------------- public API
+def list_studies(storage: Any) -> list[StudySummary]:
+    """Every study in the store, oldest first."""
+    import optuna
+
+    storage = _storage(storage)
+    return [_summary(optuna.load_study(study_name=s.study_name, storage=storage)) for s in storage.get_all_studies()]
+
+
+def load_study_summary(storage: Any, study: str) -> StudySummary:
+    """One study's metadata and trial counts."""
+    return _summary(_study(storage, study))
+
+
+def _summary(study: Any) -> StudySummary:
+    meta = dict(study.user_attrs.get(META_KEY) or {})
+    directions = [d.name.lower() for d in study.directions]
+    objectives = _objective_names(meta, len(directions))
+    trials = study.get_trials(deepcopy=False)
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    scores = [t.values[objectives.index("score")] for t in trials if t.values is not None and "score" in objectives]
+    starts = [t.datetime_start for t in trials if t.datetime_start]
+    lasts = [t.datetime_complete for t in trials if t.datetime_complete]
+    return StudySummary(
+        name=study.study_name,
+        directions=directions,
+        objectives=objectives,
+        metadata=meta,
+        n_trials=len(trials),
+        n_complete=counts.get("COMPLETE", 0),
+        n_failed=counts.get("FAIL", 0),
+        n_running=counts.get("RUNNING", 0),
+        n_waiting=counts.get("WAITING", 0),
+        n_pruned=counts.get("PRUNED", 0),
+        n_baselines=sum(1 for t in trials if "baseline" in t.user_attrs),
+        n_search_complete=sum(1 for t in trials if t.state.name == "COMPLETE" and "baseline" not in t.user_attrs),
+        best_score=max(scores) if scores else None,
+        datetime_start=min(starts) if starts else None,
+        datetime_last=max(lasts) if lasts else None,
+    )
+
+
+def load_trials(storage: Any, study: str, *, states: Iterable[str] | None = None, as_frame: bool = False) -> Any:
+    """The study's trials as :class:`TrialRecord` (or one DataFrame row each with ``as_frame``).
+
+    ``states``: keep only these Optuna state names (``COMPLETE``, ``FAIL``, ``RUNNING``...).
+    """
+    loaded = _study(storage, study)
+    meta = dict(loaded.user_attrs.get(META_KEY) or {})
+    objectives = _objective_names(meta, len(loaded.directions))
+    wanted = {s.upper() for s in states} if states else None
+    records = [_record(t, objectives) for t in loaded.get_trials(deepcopy=False) if wanted is None or t.state.name in wanted]
+    return records_frame(records, objectives) if as_frame else records
+
+
+def load_trial(storage: Any, study: str, number: int) -> TrialRecord:
+    """One trial by number."""
+    for record in load_trials(storage, study):
+        if record.number == number:
+            return record
+    raise StoreError(f"--trial {number}: study {study!r} has no trial with that number")
+
+
+def records_frame(records: Sequence[TrialRecord], objectives: Sequence[str] = ()) -> Any:
+    """A pandas DataFrame with one row per record: number, state, objective values, params, config..."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {"number": r.number, "state": r.state, "baseline": r.baseline}
+        for name in objectives:
+            row[name] = (r.values or {}).get(name)
+        row.update(
+            trainable_params=r.result.get("trainable_params"),
+            percent_params=r.result.get("percent_params"),
+            adapter_bytes=r.result.get("adapter_bytes"),
+            peak_memory_mb=r.result.get("peak_memory_mb"),
+            time_train_s=r.result.get("time_train_s"),
+            duration_s=r.duration_s,
+            worker_host=r.worker_host,
+            retry_of=r.retry_of,
+            error=r.error,
+            config=r.config,
+            metrics=r.metrics,
+            params=r.params,
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def non_dominated(points: Sequence[Sequence[float]], directions: Sequence[str]) -> list[int]:
+    """Indices of the points no other point dominates (``directions``: minimize/maximize each)."""
+    signs = [1.0 if d.lower().startswith("min") else -1.0 for d in directions]
+    losses = [[s * v for s, v in zip(signs, p)] for p in points]
+    keep = []
+    for i, a in enumerate(losses):
+        dominated = any(
+            all(x <= y for x, y in zip(b, a)) and any(x < y for x, y in zip(b, a)) for j, b in enumerate(losses) if j != i
+        )
+        if not dominated:
+            keep.append(i)
+    return keep
+
+
+def pareto_front(storage: Any, study: str, *, include_baselines: bool = False) -> list[TrialRecord]:
+    """The non-dominated COMPLETE trials, best score first.
+
+    Baselines are left out by default (they are the standard recipes the front is compared
+    with); ``include_baselines`` computes the front over both.
+    """
+    loaded = _study(storage, study)
+    meta = dict(loaded.user_attrs.get(META_KEY) or {})
+    objectives = _objective_names(meta, len(loaded.directions))
+    directions = [d.name.lower() for d in loaded.directions]
+    trials = [
+        t for t in loaded.get_trials(deepcopy=False, states=_complete()) if include_baselines or "baseline" not in t.user_attrs
+    ]
+    front = [_record(trials[i], objectives) for i in non_dominated([t.values for t in trials], directions)]
+    key = objectives[0]
+    reverse = directions[0] == "maximize"
+    front.sort(key=lambda r: (r.values or {}).get(key, 0.0), reverse=reverse)
+    # Equal points (the same config proposed twice) are one point of the front.
+    seen, unique = set(), []
+    for r in front:
+        point = tuple((r.values or {}).values())
+        if point not in seen:
+            seen.add(point)
+            unique.append(r)
+    return unique
+
+
+def _complete() -> tuple[Any, ...]:
+    from optuna.trial import TrialState
+
+    return (TrialState.COMPLETE,)

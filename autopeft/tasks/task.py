@@ -1,0 +1,288 @@
+"""`Task`: one labelled text task, its data sources and its official metrics.
+
+A task is described by a :class:`TaskSpec` (static: fields, labels, metrics, where the data
+lives on the hub and in which local file format) and resolved into a :class:`Task` bound to a
+data source (the hub by default, or a local ``data_dir``). ``Task.load_split`` returns a list
+of examples, each a dict ``{<text field>: str, ..., "label": int | float}``: label indices
+into ``label_names`` for classification, floats for regression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from autopeft.tasks import metrics as metric_functions
+from autopeft.tasks.errors import DataFormatError, TaskError
+
+KINDS = ("classification", "regression")
+SPLITS = ("train", "validation")
+SPLIT_ALIASES = {"train": "train", "validation": "validation", "val": "validation", "dev": "validation"}
+
+Reader = Callable[[Path], Iterator[tuple[int, dict]]]
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """Where ``datasets.load_dataset`` finds the task, and its column names there."""
+
+    path: str
+    config: str | None
+    splits: Mapping[str, str]
+    columns: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """The local file format: candidate file names per split, a reader, and column keys.
+
+    ``columns`` maps each text field and ``"label"`` to a column name (files with a header or
+    JSONL) or a 0-based position (headerless TSV). ``folder`` is the task's folder relative to
+    a data root (``glue/rte``); ``None`` for custom tasks whose files are given directly.
+    """
+
+    files: Mapping[str, tuple[str, ...]]
+    reader: Reader
+    columns: Mapping[str, str | int]
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Static description of a task. ``transform`` (optional) builds the text fields from a
+    raw record (COPA joins premise, question and both choices)."""
+
+    name: str
+    kind: str
+    text_fields: tuple[str, ...]
+    label_names: tuple[str, ...]
+    metrics: tuple[str, ...]
+    main_metric: str
+    hub: HubSource | None
+    local: LocalSource
+    description: str = ""
+    transform: Callable[[dict], dict] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TaskError(f"task {self.name!r}: kind must be one of {list(KINDS)}, got {self.kind!r}")
+        if self.main_metric not in self.metrics:
+            raise TaskError(f"task {self.name!r}: main_metric {self.main_metric!r} is not in its metrics {list(self.metrics)}")
+        for name in self.metrics:
+            if name not in metric_functions.METRICS:
+                raise TaskError(f"task {self.name!r}: unknown metric {name!r}; known: {sorted(metric_functions.METRICS)}")
+        if not self.text_fields:
+            raise TaskError(f"task {self.name!r}: text_fields is empty; name at least one text column")
+        if self.kind == "classification" and len(self.label_names) < 2:
+            raise TaskError(f"task {self.name!r}: a classification task needs at least 2 label names, got {list(self.label_names)}")
+
+
+def _label_lookup(label_names: Sequence[str]) -> dict[str, int]:
+    """Raw label text -> index: the name, its lower case, and the index as text."""
+    lookup: dict[str, int] = {}
+    for index, name in enumerate(label_names):
+        lookup.setdefault(str(name), index)
+        lookup.setdefault(str(name).lower(), index)
+    for index in range(len(label_names)):
+        lookup.setdefault(str(index), index)
+    return lookup
+
+
+def _raw_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass
+class Task:
+    """A task bound to a data source. ``data_dir=None`` reads from the hub."""
+
+    spec: TaskSpec
+    data_dir: str | None = None
+    files: Mapping[str, str] | None = None  # custom tasks: split -> file path
+    _cache: dict[str, list[dict]] = field(default_factory=dict, repr=False)
+
+    # ------------------------------------------------------------- description
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def text_fields(self) -> tuple[str, ...]:
+        return self.spec.text_fields
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.spec.label_names
+
+    @property
+    def num_labels(self) -> int:
+        """Output size of the task head: the class count, or 1 for regression."""
+        return 1 if self.kind == "regression" else len(self.label_names)
+
+    @property
+    def main_metric(self) -> str:
+        return self.spec.main_metric
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return self.spec.metrics
+
+    def __repr__(self) -> str:
+        source = self.files or self.data_dir or "hub"
+        return f"Task({self.name!r}, kind={self.kind!r}, labels={list(self.label_names)}, source={source!r})"
+
+    # ------------------------------------------------------------- metrics
+    def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, float]:
+        """All of the task's metrics. Classification predictions may be label indices or
+        per-class scores (the arg-max is taken); regression predictions are floats."""
+        import numpy as np
+
+        preds = np.asarray(predictions)
+        if self.kind == "classification" and preds.ndim == 2:
+            preds = preds.argmax(axis=-1)
+        if self.kind == "regression":
+            preds = preds.reshape(-1).astype(np.float64)
+        return metric_functions.compute(self.spec.metrics, preds, references)
+
+    # ------------------------------------------------------------- data
+    def split_name(self, split: str) -> str:
+        try:
+            return SPLIT_ALIASES[split]
+        except KeyError:
+            raise TaskError(f"split {split!r}: expected one of {list(SPLITS)}") from None
+
+    def split_path(self, split: str) -> Path:
+        """The local file of a split (raises with the names it tried when there is none)."""
+        split = self.split_name(split)
+        if self.files is not None:
+            if split not in self.files:
+                raise TaskError(f"task {self.name!r} has no {split!r} file; give one when creating the custom task")
+            path = Path(self.files[split])
+            if not path.is_file():
+                raise TaskError(f"task {self.name!r}: {split} file {str(path)!r} does not exist")
+            return path
+        if self.data_dir is None:
+            raise TaskError(f"task {self.name!r} reads from the hub; it has no local {split} file")
+        return _find_local_file(self.spec, Path(self.data_dir), split)
+
+    def source_id(self, split: str) -> str:
+        """A string that changes when the data of ``split`` changes (cache keys use it)."""
+        split = self.split_name(split)
+        if self.data_dir is None and self.files is None:
+            hub = self.spec.hub
+            return f"hub:{hub.path}:{hub.config}:{hub.splits[split]}" if hub else "hub:none"
+        path = self.split_path(split).resolve()
+        stat = path.stat()
+        return f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+    def load_split(self, split: str) -> list[dict]:
+        """The examples of ``split`` ("train" or "validation"), read once per Task object."""
+        split = self.split_name(split)
+        if split not in self._cache:
+            if self.data_dir is None and self.files is None:
+                self._cache[split] = self._load_hub(split)
+            else:
+                self._cache[split] = self._load_local(split)
+        return self._cache[split]
+
+    def _convert(self, record: dict, columns: Mapping[str, Any], where: tuple[str, int]) -> dict:
+        path, line = where
+        if self.spec.transform is not None:
+            try:
+                record = self.spec.transform(record)
+            except KeyError as exc:
+                raise DataFormatError(path, line, exc.args[0], "missing") from None
+            columns = {name: name for name in (*self.text_fields, "label")}
+        example: dict[str, Any] = {}
+        for name in self.text_fields:
+            column = columns[name]
+            if column not in record:
+                raise DataFormatError(path, line, column, _missing(record, column))
+            value = record[column]
+            if value is None:
+                raise DataFormatError(path, line, column, "is empty (null); every example needs this text")
+            example[name] = value if isinstance(value, str) else str(value)
+        column = columns["label"]
+        if column not in record:
+            raise DataFormatError(path, line, column, _missing(record, column))
+        example["label"] = self._parse_label(record[column], path, line, column)
+        return example
+
+    def _parse_label(self, value: Any, path: str, line: int, column: Any) -> int | float:
+        if self.kind == "regression":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise DataFormatError(path, line, column, f"label {value!r} is not a number (this task is a regression)") from None
+            if number != number:
+                raise DataFormatError(path, line, column, "label is NaN")
+            return number
+        lookup = _label_lookup(self.label_names)
+        key = _raw_text(value)
+        if key not in lookup and key.lower() not in lookup:
+            raise DataFormatError(path, line, column, f"label {value!r} is not one of {list(self.label_names)}")
+        return lookup.get(key, lookup.get(key.lower()))
+
+    def _load_local(self, split: str) -> list[dict]:
+        path = self.split_path(split)
+        source = self.spec.local
+        examples = [self._convert(record, source.columns, (str(path), line)) for line, record in source.reader(path)]
+        if not examples:
+            raise TaskError(f"task {self.name!r}: {str(path)!r} holds no examples")
+        return examples
+
+    def _load_hub(self, split: str) -> list[dict]:
+        hub = self.spec.hub
+        if hub is None:
+            raise TaskError(f"task {self.name!r} has no hub source; pass data_dir")
+        try:
+            import datasets
+        except ImportError:  # pragma: no cover - datasets is a dependency
+            raise TaskError("the hub source needs the 'datasets' package; install it or pass data_dir") from None
+        try:
+            dataset = datasets.load_dataset(hub.path, hub.config, split=hub.splits[split])
+        except Exception as exc:  # network, missing dataset: one line for the CLI
+            raise TaskError(
+                f"task {self.name!r}: datasets.load_dataset({hub.path!r}, {hub.config!r}) failed "
+                f"({exc.__class__.__name__}: {exc}); without network pass --data-dir with local files"
+            ) from None
+        where = f"{hub.path}/{hub.config}[{hub.splits[split]}]"
+        out = []
+        for index, record in enumerate(dataset):
+            example = self._convert(record, hub.columns, (where, index + 1))
+            out.append(example)
+        return out
+
+
+def _missing(record: dict, column: Any) -> str:
+    if isinstance(column, int):
+        count = sum(1 for key in record if isinstance(key, int))
+        return f"missing: the row has {count} columns, expected at least {column + 1}"
+    names = [key for key in record if isinstance(key, str)]
+    return f"missing; columns present: {names}"
+
+
+def _find_local_file(spec: TaskSpec, data_dir: Path, split: str) -> Path:
+    """``data_dir`` is either the root holding ``glue/`` and ``superglue/`` or the task folder."""
+    if not data_dir.is_dir():
+        raise TaskError(f"--data-dir {str(data_dir)!r} is not a folder")
+    source = spec.local
+    candidates = [data_dir / source.folder] if source.folder else []
+    candidates.append(data_dir)
+    tried = []
+    for folder in candidates:
+        for filename in source.files[split]:
+            path = folder / filename
+            if path.is_file():
+                return path
+            tried.append(str(path))
+    raise TaskError(f"task {spec.name!r}: no {split} file found; tried {tried}")

@@ -1,0 +1,129 @@
+"""Plotly figures of the dashboard (plain ``plotly.graph_objects``; no streamlit).
+
+Points are SVG scatter traces (not WebGL), so every plotted point is an element of the page
+that the browser test can count, and a study of a few thousand trials still draws at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from autopeft.viz.frames import cost_axis, front_line
+
+FRONT_COLOUR = "#d62728"
+DOMINATED_COLOUR = "#b0b0b0"
+BASELINE_COLOUR = "#1f77b4"
+#: Colours of the studies overlaid by :func:`compare_figure`, in order.
+STUDY_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+_HOVER = (
+    "trial %{customdata[0]}<br>score %{y:.4f}<br>params %{customdata[1]:,}"
+    "<br>%{customdata[2]:.4f} % of backbone<br>%{customdata[3]}<extra></extra>"
+)
+
+
+def _custom(points: Any) -> list[list[Any]]:
+    params = points["trainable_params"].fillna(0).astype("int64").tolist()
+    percent = points["percent_params"].fillna(float("nan")).tolist()
+    label = [f"baseline {b}: {s}" if isinstance(b, str) else s for b, s in zip(points["baseline"].tolist(), points["summary"].tolist())]
+    return [list(row) for row in zip(points["number"].tolist(), params, percent, label)]
+
+
+def _xaxis(axis: str, log: bool) -> dict[str, Any]:
+    return {"title": {"text": cost_axis(axis).label}, "type": "log" if log else "linear"}
+
+
+def _step_trace(line: Any, name: str, colour: str, **kwargs: Any) -> Any:
+    import plotly.graph_objects as go
+
+    # "hv": the front holds its score until the next cost; the staircase a dominated region has.
+    return go.Scatter(x=line["cost"], y=line["score"], mode="lines", line={"shape": "hv", "color": colour, "width": 2}, name=name, hoverinfo="skip", **kwargs)
+
+
+def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title: str | None = None) -> Any:
+    """Score vs cost: dominated search trials grey, the front red and joined by a step line,
+    baselines as labelled blue diamonds. ``points`` is :func:`autopeft.viz.frames.front_points`."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    search = points[points["kind"] == "search"]
+    dominated = search[~search["on_front"]]
+    front = search[search["on_front"]]
+    baselines = points[points["kind"] == "baseline"]
+    if len(front):
+        fig.add_trace(_step_trace(front_line(points), "front (step)", FRONT_COLOUR, showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=dominated["cost"], y=dominated["score"], mode="markers", name=f"dominated ({len(dominated)})",
+            marker={"color": DOMINATED_COLOUR, "size": 7, "opacity": 0.7}, customdata=_custom(dominated), hovertemplate=_HOVER,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=front["cost"], y=front["score"], mode="markers", name=f"Pareto front ({len(front)})",
+            marker={"color": FRONT_COLOUR, "size": 10, "line": {"color": "black", "width": 1}}, customdata=_custom(front), hovertemplate=_HOVER,
+        )
+    )
+    if len(baselines):
+        fig.add_trace(
+            go.Scatter(
+                x=baselines["cost"], y=baselines["score"], mode="markers+text", name=f"baselines ({len(baselines)})",
+                text=baselines["baseline"], textposition="top center",
+                marker={"color": BASELINE_COLOUR, "size": 12, "symbol": "diamond", "line": {"color": "black", "width": 1}},
+                customdata=_custom(baselines), hovertemplate=_HOVER,
+            )
+        )
+    fig.update_layout(
+        title=title, xaxis=_xaxis(axis, log), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2},
+        margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 60}, height=480,
+    )
+    return fig
+
+
+def hypervolume_figure(curve: Any, *, title: str | None = None) -> Any:
+    """Hypervolume (y) after each finished search trial (x)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Scatter(x=curve["number"], y=curve["hypervolume"], mode="lines+markers", line={"shape": "hv", "color": FRONT_COLOUR}, marker={"size": 4}, name="hypervolume")
+    )
+    fig.update_layout(title=title, xaxis={"title": {"text": "trial number"}}, yaxis={"title": {"text": "hypervolume"}}, height=360, margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 50})
+    return fig
+
+
+def config_heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *, title: str | None = None) -> Any:
+    """Layers x module types, coloured by module size, each cell labelled with its size."""
+    import plotly.graph_objects as go
+
+    text = [[("" if v == 0 else f"{v:g}") for v in row] for row in values]
+    fig = go.Figure(
+        go.Heatmap(
+            z=values, x=list(columns), y=list(rows), text=text, texttemplate="%{text}", colorscale="Blues", zmin=0,
+            hovertemplate="%{y}, %{x}: %{z:g}<extra></extra>", colorbar={"title": {"text": "size"}},
+        )
+    )
+    fig.update_layout(title=title, yaxis={"autorange": "reversed"}, height=max(240, 40 + 32 * len(rows)), margin={"l": 70, "r": 20, "t": 40 if title else 20, "b": 40})
+    return fig
+
+
+def compare_figure(fronts: Mapping[str, Any], *, axis: str = "params", log: bool = True) -> Any:
+    """The fronts of several studies on one plane (each study's front points and step line).
+
+    ``fronts``: study name -> :func:`autopeft.viz.frames.front_points` of that study.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, (name, points) in enumerate(fronts.items()):
+        colour = STUDY_COLOURS[i % len(STUDY_COLOURS)]
+        line = front_line(points)
+        front = points[points["on_front"]]
+        fig.add_trace(_step_trace(line, f"{name} (step)", colour, showlegend=False, legendgroup=name))
+        fig.add_trace(
+            go.Scatter(
+                x=front["cost"], y=front["score"], mode="markers", name=f"{name} ({len(front)} on front)", legendgroup=name,
+                marker={"color": colour, "size": 9}, customdata=_custom(front), hovertemplate=f"{name}<br>" + _HOVER,
+            )
+        )
+    fig.update_layout(xaxis=_xaxis(axis, log), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2}, height=480, margin={"l": 60, "r": 20, "t": 20, "b": 60})
+    return fig

