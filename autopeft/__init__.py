@@ -6,8 +6,7 @@ names that need them (``apply``, ...) are loaded on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from autopeft._lazy import lazy_exports
 
 from autopeft._version import __version__
 from autopeft.config import FORMAT_VERSION, LayerConfig, PeftConfig
@@ -40,7 +39,6 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "store": ("autopeft.store", None),
 }
 
-
 def load_config(path: str) -> PeftConfig:
     """Read a `PeftConfig` from a JSON file written by ``PeftConfig.to_json`` or export."""
     from pathlib import Path
@@ -54,21 +52,7 @@ def load_config(path: str) -> PeftConfig:
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
-
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'autopeft' has no attribute {name!r}") from None
-    module = importlib.import_module(module_name)
-    value = module if attribute is None else getattr(module, attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
-
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = [
     "__version__",

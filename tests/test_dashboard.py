@@ -126,7 +126,7 @@ def test_filter_table_by_state_and_parameter_range(store):
 
 
 def test_hypervolume_2d_exact_area():
-    from autopeft.viz.hypervolume import hypervolume_2d
+    from autopeft.hypervolume import hypervolume_2d
 
     # two rectangles [0,2]x[1,2] and [1,2]x[0,2] overlapping in [1,2]x[1,2]: area 3
     assert hypervolume_2d([(0.0, 1.0), (1.0, 0.0)], (2.0, 2.0)) == pytest.approx(3.0)
@@ -134,7 +134,7 @@ def test_hypervolume_2d_exact_area():
 
 
 def test_hypervolume_curve_grows_to_the_live_displays_value(store):
-    from autopeft.service.progress import hypervolume
+    from autopeft.hypervolume import hypervolume
     from autopeft.store import load_study_summary, load_trials, pareto_front
     from autopeft.viz.hypervolume import hypervolume_curve
 

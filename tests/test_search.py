@@ -22,7 +22,7 @@ from autopeft.service.errors import SearchError  # noqa: E402
 from autopeft.service.loop import requeue  # noqa: E402
 from autopeft.service.objectives import parse_objectives  # noqa: E402
 from autopeft.service.prepare import parse_max_params  # noqa: E402
-from autopeft.service.progress import hypervolume  # noqa: E402
+from autopeft.hypervolume import hypervolume  # noqa: E402
 from autopeft.store import load_study_summary, load_trials, pareto_front  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

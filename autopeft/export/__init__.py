@@ -11,8 +11,8 @@ Importing this package is cheap: torch, transformers and peft load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+
+from autopeft._lazy import lazy_exports
 
 from autopeft.export.errors import ExportError, InexpressibleError
 
@@ -32,18 +32,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'autopeft.export' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = ["ExportError", "InexpressibleError", *_LAZY]

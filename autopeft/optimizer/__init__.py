@@ -8,8 +8,8 @@ imported only when a sampler is built.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+
+from autopeft._lazy import lazy_exports
 
 from autopeft.optimizer.errors import OptimizerError, UnknownSamplerError
 from autopeft.optimizer.registry import SAMPLERS, make_sampler, sampler_names
@@ -21,18 +21,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'autopeft.optimizer' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [

@@ -9,8 +9,8 @@ that need them load on first access.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+
+from autopeft._lazy import lazy_exports
 
 from autopeft.proxy.fidelity import PRESETS, Fidelity
 from autopeft.proxy.result import TrialResult
@@ -28,18 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module_name, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'autopeft.proxy' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module_name), attribute)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = ["PRESETS", "Fidelity", "TrialResult", *_LAZY]

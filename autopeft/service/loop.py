@@ -30,7 +30,8 @@ from typing import Any
 from autopeft.service.baselines import build_baseline
 from autopeft.service.errors import SearchError
 from autopeft.service.prepare import Plan
-from autopeft.service.progress import ProgressDisplay, ProgressState, hypervolume
+from autopeft.hypervolume import hypervolume
+from autopeft.service.progress import ProgressDisplay, ProgressState
 from autopeft.service.ray_pool import WorkerPool, connect, describe_exception
 from autopeft.service.samplers import make_sampler
 from autopeft.store.batch import batched_params
@@ -303,7 +304,6 @@ class SearchLoop:
             self.state.message = f"trial {number}: {error[:80]}"
             return
         result = outcome["result"]
-        mc = plan.model_config
         result.setdefault("trainable_params", None)
         if result.get("trainable_params") is None:
             result["trainable_params"] = n_params

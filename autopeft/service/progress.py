@@ -1,43 +1,12 @@
 """The live progress display of a search (rich): trials done, running and failed, the Pareto set
-size, the hypervolume and an ETA. Also the hypervolume used for it.
-
-The hypervolume is over the objectives turned into losses on fixed scales: ``-score`` (reference
-0), ``params`` as a fraction of the backbone (reference 1, i.e. 100 %), and other costs divided by
-their largest value seen (reference 1.1). It is for watching a search progress, not for comparing
-studies with different cost objectives.
+size, the hypervolume (see :mod:`autopeft.hypervolume` for its scales) and an ETA.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
-
-
-def hypervolume(points: Sequence[Sequence[float]], objectives: Sequence[str], directions: Sequence[str], backbone_params: int | None) -> float:
-    """Dominated hypervolume of ``points`` (objective values) on the scales described above."""
-    import numpy as np
-
-    if not points:
-        return 0.0
-    values = np.asarray(points, dtype=float)
-    losses = np.empty_like(values)
-    ref = np.empty(values.shape[1])
-    for j, (name, direction) in enumerate(zip(objectives, directions)):
-        column = values[:, j]
-        if direction == "maximize":
-            losses[:, j], ref[j] = -column, 0.0
-        elif name == "params" and backbone_params:
-            losses[:, j], ref[j] = column / backbone_params, 1.0
-        else:
-            top = float(np.max(np.abs(column))) or 1.0
-            losses[:, j], ref[j] = column / top, 1.1
-    inside = np.all(losses < ref, axis=1)
-    if not inside.any():
-        return 0.0
-    from optuna._hypervolume import compute_hypervolume
-
-    return float(compute_hypervolume(losses[inside], ref))
+from typing import Any
 
 
 @dataclass
