@@ -13,7 +13,7 @@ view). Figures printed:
   store read-only, the study list, all trials, the trial table, the front, the hypervolume curve
   and every figure and table of the page. This is the figure the target is about.
 * ``rerun``: the same session again (a widget change): data from the cache, figures rebuilt.
-* the parts of a first view: the study list and the trials read by :mod:`autopeft.viz.fastread`,
+* the parts of a first view: the study list and the trials read by :mod:`autopeft.store.fastread`,
   the table, the hypervolume; and, for comparison, the same reads through the store's ORM-based
   ``list_studies``/``load_trials`` (about 4-7 s each here, which is why the page does not use them).
 """
@@ -69,10 +69,10 @@ def render(url: str) -> tuple[float, float, object]:
 
 def parts(url: str, study: str) -> dict[str, float]:
     from autopeft.store import list_studies, load_trials
-    from autopeft.viz.fastread import read_studies, read_trials
+    from autopeft.store import read_studies, read_trials
     from autopeft.viz.frames import front_points, trials_table
     from autopeft.viz.hypervolume import hypervolume_curve
-    from autopeft.viz.readonly import open_readonly
+    from autopeft.store import open_readonly
 
     out = {}
     t = time.perf_counter()
@@ -80,10 +80,10 @@ def parts(url: str, study: str) -> dict[str, float]:
     out["open read-only"] = time.perf_counter() - t
     t = time.perf_counter()
     summary = next(s for s in read_studies(storage) if s.name == study)
-    out["read_studies (viz.fastread)"] = time.perf_counter() - t
+    out["read_studies (store.fastread)"] = time.perf_counter() - t
     t = time.perf_counter()
     records = read_trials(storage, study)
-    out["read_trials (viz.fastread)"] = time.perf_counter() - t
+    out["read_trials (store.fastread)"] = time.perf_counter() - t
     t = time.perf_counter()
     list_studies(storage)
     out["store.list_studies (ORM, not used by the page)"] = time.perf_counter() - t

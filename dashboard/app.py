@@ -2,8 +2,8 @@
 
 Started by ``autopeft dashboard --storage URL`` (which runs ``streamlit run`` on this file with
 ``-- --storage URL``); the URL may also come from the ``AUTOPEFT_DASHBOARD_STORAGE`` environment
-variable (how the tests start it). The store is opened read-only (:mod:`autopeft.viz.readonly`) and read into the store's public
-dataclasses (``StudySummary``, ``TrialRecord``) by :mod:`autopeft.viz.fastread`, which matches
+variable (how the tests start it). The store is opened read-only (:func:`autopeft.store.open_readonly`) and read into the store's public
+dataclasses (``StudySummary``, ``TrialRecord``) by :func:`autopeft.store.read_trials`, which matches
 ``autopeft.store.list_studies``/``load_trials`` without their per-trial ORM cost; exports go
 through :mod:`autopeft.export`. Figures and tables come from :mod:`autopeft.viz`.
 
@@ -45,14 +45,14 @@ def storage_url() -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def open_store(url: str) -> Any:
-    from autopeft.viz.readonly import open_readonly
+    from autopeft.store import open_readonly
 
     return open_readonly(url)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
 def cached_studies(url: str, epoch: int) -> list[Any]:
-    from autopeft.viz.fastread import read_studies
+    from autopeft.store import read_studies
 
     return read_studies(open_store(url))
 
@@ -60,7 +60,7 @@ def cached_studies(url: str, epoch: int) -> list[Any]:
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_study(url: str, study: str, epoch: int) -> dict[str, Any]:
     """The study's records and every table the views draw from them (computed once per epoch)."""
-    from autopeft.viz.fastread import read_trials
+    from autopeft.store import read_trials
     from autopeft.viz.frames import trials_table
 
     records = read_trials(open_store(url), study)

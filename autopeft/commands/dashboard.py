@@ -60,7 +60,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import importlib.util
 
-    from autopeft.viz.readonly import open_readonly
+    from autopeft.store import open_readonly
 
     if importlib.util.find_spec("streamlit") is None:
         raise DashboardCommandError("streamlit is not installed; pip install 'streamlit>=1.40'")

@@ -3,6 +3,9 @@
 Read API (what the CLI, dashboard and export use): :func:`list_studies`,
 :func:`load_study_summary`, :func:`load_trials`, :func:`load_trial`, :func:`pareto_front`,
 returning :class:`StudySummary` / :class:`TrialRecord` dataclasses (or a pandas DataFrame).
+For viewers of large studies: :func:`open_readonly` (connections that cannot write) and the
+light reads :func:`read_studies` / :func:`read_trials` (the same dataclasses by plain SQL, without
+Optuna's parameter objects).
 Importing this package is cheap; optuna and sqlalchemy load on first call.
 """
 
@@ -20,6 +23,8 @@ from autopeft.store.read import (
     pareto_front,
     records_frame,
 )
+from autopeft.store.fastread import read_studies, read_trials
+from autopeft.store.readonly import open_readonly
 from autopeft.store.records import META_KEY, TRIAL_KEYS
 from autopeft.store.storage import DEFAULT_STORAGE, check_reachable, normalize_url, open_storage
 
@@ -37,7 +42,10 @@ __all__ = [
     "load_trials",
     "non_dominated",
     "normalize_url",
+    "open_readonly",
     "open_storage",
     "pareto_front",
+    "read_studies",
+    "read_trials",
     "records_frame",
 ]

@@ -2,9 +2,9 @@
 
 Everything here is plain pandas and plotly (no streamlit), so it is tested without a browser:
 
-* :mod:`.readonly` opens a study store read-only (the dashboard must never write to it);
-* :mod:`.fastread` fills the store's ``StudySummary``/``TrialRecord`` dataclasses with plain SQL
-  (what ``list_studies``/``load_trials`` return, minus Optuna parameters, ~40x faster);
+* the store's data comes from :mod:`autopeft.store` (``open_readonly``, ``read_studies``,
+  ``read_trials``: the dashboard never writes and reads large studies without Optuna's per-trial
+  parameter objects);
 * :mod:`.frames` turns :class:`~autopeft.store.TrialRecord` lists into the tables the pages show
   (the 2-D front, the configuration heatmap, the trial table);
 * :mod:`.hypervolume` computes the hypervolume after each trial;

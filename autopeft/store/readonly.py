@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from autopeft.viz.errors import DashboardError
+from autopeft.store.errors import StoreError
 
 
 def _sqlite_engine_kwargs(url: str) -> dict[str, Any]:
@@ -26,9 +26,9 @@ def _sqlite_engine_kwargs(url: str) -> dict[str, Any]:
 
     path = sqlite_path(url)
     if path is None:
-        raise DashboardError(f"--storage {url!r}: an in-memory SQLite database has no studies to show; give a file, sqlite:///FILE.db")
+        raise StoreError(f"--storage {url!r}: an in-memory SQLite database has no studies to show; give a file, sqlite:///FILE.db")
     if not path.is_file():
-        raise DashboardError(
+        raise StoreError(
             f"--storage {url!r}: no such database file {str(path)!r}; check the path, or create a study with "
             f"`autopeft search --storage {url} ...`"
         )
@@ -56,7 +56,7 @@ READ_ONLY_ENGINES: dict[str, Callable[[str], dict[str, Any]]] = {
 def open_readonly(url: str) -> Any:
     """An ``optuna.storages.RDBStorage`` on ``url`` whose connections cannot write.
 
-    Raises :class:`DashboardError` (one line, no traceback) for a missing SQLite file, an
+    Raises :class:`StoreError` (one line, no traceback) for a missing SQLite file, an
     unsupported scheme, an unreachable server or a database that is not a study store.
     """
     import warnings
@@ -67,7 +67,7 @@ def open_readonly(url: str) -> Any:
     scheme = url.split("://", 1)[0]
     builder = next((b for prefix, b in READ_ONLY_ENGINES.items() if scheme.startswith(prefix)), None)
     if builder is None:
-        raise DashboardError(f"--storage {url!r}: the dashboard opens sqlite and postgresql stores read-only; {scheme!r} is not supported")
+        raise StoreError(f"--storage {url!r}: the dashboard opens sqlite and postgresql stores read-only; {scheme!r} is not supported")
     engine_kwargs = {"pool_pre_ping": True, **builder(url)}
 
     import optuna
@@ -77,10 +77,10 @@ def open_readonly(url: str) -> Any:
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, skip_compatibility_check=False)
         except ImportError as exc:
-            raise DashboardError(f"--storage {url!r}: the database driver is not installed ({exc})") from None
+            raise StoreError(f"--storage {url!r}: the database driver is not installed ({exc})") from None
         except Exception as exc:  # noqa: BLE001 - sqlalchemy/optuna errors become one line
             text = str(getattr(exc, "orig", exc)).strip()
             first = text.splitlines()[0] if text else exc.__class__.__name__
             if "readonly" in first or "read-only" in first or "no such table" in first:
-                raise DashboardError(f"--storage {url!r}: not an autopeft study store (it has no Optuna tables); point --storage at the database `autopeft search` wrote") from None
-            raise DashboardError(f"--storage {url!r}: cannot open the study store read-only ({first})") from None
+                raise StoreError(f"--storage {url!r}: not an autopeft study store (it has no Optuna tables); point --storage at the database `autopeft search` wrote") from None
+            raise StoreError(f"--storage {url!r}: cannot open the study store read-only ({first})") from None

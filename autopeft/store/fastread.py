@@ -1,4 +1,4 @@
-"""A fast read of a study for the dashboard: the store's own dataclasses, filled by plain SQL.
+"""A light read of a study for large stores (the dashboard): the store's own dataclasses, filled by plain SQL.
 
 Why: :func:`autopeft.store.load_trials` goes through Optuna's ORM, which builds every trial's
 parameters and distributions (dozens per trial for a per-layer space) that the dashboard never
@@ -22,7 +22,8 @@ import logging
 import math
 from typing import Any
 
-from autopeft.store import META_KEY, StudySummary, TrialRecord
+from autopeft.store.read import StudySummary, TrialRecord
+from autopeft.store.records import META_KEY
 
 logger = logging.getLogger(__name__)
 _INF = {"INF_POS": math.inf, "INF_NEG": -math.inf}
@@ -193,6 +194,6 @@ def read_trials(storage: Any, study: str) -> list[TrialRecord]:
         from autopeft.store import load_trials
 
         return load_trials(storage, study)
-    from autopeft.viz.errors import DashboardError
+    from autopeft.store.errors import StoreError
 
-    raise DashboardError(f"study {study!r} is not in the store (deleted while the page was open?); press Reload")
+    raise StoreError(f"study {study!r} is not in the store (deleted while the page was open?); press Reload")
