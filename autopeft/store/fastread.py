@@ -22,7 +22,7 @@ import logging
 import math
 from typing import Any
 
-from autopeft.store.read import StudySummary, TrialRecord
+from autopeft.store.read import StudySummary, TrialRecord, build_record
 from autopeft.store.records import META_KEY
 
 logger = logging.getLogger(__name__)
@@ -87,30 +87,10 @@ def _trials(conn: Any, study_id: int, objectives: list[str]) -> list[TrialRecord
         attrs.setdefault(trial_id, {})[key] = json.loads(value)
     records = []
     for trial_id, number, state, start, complete in trials:
-        a = attrs.get(trial_id, {})
-        result = dict(a.get("result") or {})
-        worker = a.get("worker") or {}
         got = values.get(trial_id)
-        records.append(
-            TrialRecord(
-                number=int(number),
-                state=str(state),
-                values=dict(zip(objectives, (got[i] for i in sorted(got)))) if got else None,
-                params={},
-                config=a.get("config"),
-                metrics=dict(result.get("metrics") or {}),
-                result=result,
-                timings=dict(a.get("timings") or {}),
-                baseline=a.get("baseline"),
-                error=a.get("error") or result.get("error"),
-                worker_host=worker.get("host"),
-                retry_of=a.get("retry_of"),
-                rejected=a.get("rejected"),
-                datetime_start=_when(start),
-                datetime_complete=_when(complete),
-                user_attrs=a,
-            )
-        )
+        trial_values = dict(zip(objectives, (got[i] for i in sorted(got)))) if got else None
+        records.append(build_record(int(number), str(state), trial_values, {}, attrs.get(trial_id, {}),
+                                    _when(start), _when(complete)))
     return records
 
 

@@ -147,16 +147,16 @@ def _objective_names(meta: dict[str, Any], n: int) -> list[str]:
     return names if len(names) == n else [f"objective_{i}" for i in range(n)]
 
 
-def _record(trial: Any, objectives: list[str]) -> TrialRecord:
-    attrs = dict(trial.user_attrs)
+def build_record(number: int, state: str, values: dict[str, float] | None, params: dict[str, Any],
+                 attrs: dict[str, Any], start: Any, complete: Any) -> TrialRecord:
+    """A :class:`TrialRecord` from a trial's columns and the search loop's user attributes."""
     result = dict(attrs.get("result") or {})
     worker = attrs.get("worker") or {}
-    values = dict(zip(objectives, trial.values)) if trial.values is not None else None
     return TrialRecord(
-        number=trial.number,
-        state=trial.state.name,
+        number=number,
+        state=state,
         values=values,
-        params=dict(trial.params),
+        params=params,
         config=attrs.get("config"),
         metrics=dict(result.get("metrics") or {}),
         result=result,
@@ -166,10 +166,16 @@ def _record(trial: Any, objectives: list[str]) -> TrialRecord:
         worker_host=worker.get("host"),
         retry_of=attrs.get("retry_of"),
         rejected=attrs.get("rejected"),
-        datetime_start=trial.datetime_start,
-        datetime_complete=trial.datetime_complete,
+        datetime_start=start,
+        datetime_complete=complete,
         user_attrs=attrs,
     )
+
+
+def _record(trial: Any, objectives: list[str]) -> TrialRecord:
+    values = dict(zip(objectives, trial.values)) if trial.values is not None else None
+    return build_record(trial.number, trial.state.name, values, dict(trial.params), dict(trial.user_attrs),
+                        trial.datetime_start, trial.datetime_complete)
 
 
 # --------------------------------------------------------------------------- public API
