@@ -73,14 +73,15 @@ def _check_choice(path: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _reject_unknown(path: str, given: Mapping[str, Any], known: set[str]) -> None:
+def reject_unknown_keys(where: str, given: Mapping[str, Any], known: set[str]) -> None:
+    """Raise :class:`ConfigError` naming the first key of ``given`` not in ``known`` (at ``where``)."""
     unknown = sorted(set(given) - known)
     if unknown:
-        where = f"{path}." if path else ""
+        prefix = f"{where}: " if where else ""
         raise ConfigError(
-            f"unknown key {where}{unknown[0]!r}"
+            f"{prefix}unknown key {unknown[0]!r}"
             + (f" (and {unknown[1:]})" if len(unknown) > 1 else "")
-            + f"; known keys here: {sorted(known)}"
+            + f"; known keys: {sorted(known)}"
         )
 
 
@@ -103,7 +104,7 @@ class LayerConfig:
             _check_int(f"{path}.{name}", getattr(self, name))
         if not isinstance(self.lora, Mapping):
             raise ConfigError(f"{path}.lora: expected a mapping of projection -> rank, got {self.lora!r}")
-        _reject_unknown(f"{path}.lora", self.lora, set(PROJECTIONS))
+        reject_unknown_keys(f"{path}.lora", self.lora, set(PROJECTIONS))
         self.lora = {p: _check_int(f"{path}.lora.{p}", self.lora.get(p, 0)) for p in PROJECTIONS}
         _check_bool(f"{path}.ia3", self.ia3)
 
@@ -121,11 +122,11 @@ class LayerConfig:
     def from_dict(cls, data: Mapping[str, Any], path: str = "layer") -> "LayerConfig":
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: expected a mapping, got {data!r}")
-        _reject_unknown(path, data, {*SIZE_FIELDS, "lora", "ia3"})
+        reject_unknown_keys(path, data, {*SIZE_FIELDS, "lora", "ia3"})
         lora = data.get("lora", {})
         if not isinstance(lora, Mapping):
             raise ConfigError(f"{path}.lora: expected a mapping of projection -> rank, got {lora!r}")
-        _reject_unknown(f"{path}.lora", lora, set(PROJECTIONS))
+        reject_unknown_keys(f"{path}.lora", lora, set(PROJECTIONS))
         layer = cls.__new__(cls)
         for name in SIZE_FIELDS:
             setattr(layer, name, data.get(name, 0))
@@ -222,7 +223,7 @@ class PeftConfig:
         layer_keys = {f.name for f in fields(LayerConfig)}
         layer_kwargs = {k: v for k, v in kwargs.items() if k in layer_keys}
         global_kwargs = {k: v for k, v in kwargs.items() if k not in layer_keys}
-        _reject_unknown("", global_kwargs, set(GLOBAL_DEFAULTS))
+        reject_unknown_keys("", global_kwargs, set(GLOBAL_DEFAULTS))
         chosen = set(range(num_layers)) if layers is None else set(layers)
         built = [
             LayerConfig(**{**layer_kwargs, "lora": dict(layer_kwargs.get("lora", {}))}) if i in chosen else LayerConfig()
@@ -245,7 +246,7 @@ class PeftConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "PeftConfig":
         if not isinstance(data, Mapping):
             raise ConfigError(f"expected a mapping for a PeftConfig, got {type(data).__name__}")
-        _reject_unknown("", data, {"format_version", "num_layers", "layers", *GLOBAL_DEFAULTS})
+        reject_unknown_keys("", data, {"format_version", "num_layers", "layers", *GLOBAL_DEFAULTS})
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise ConfigError(

@@ -214,23 +214,31 @@ def test_sigkilled_driver_is_resumed_without_loss_or_duplicates(cluster, tmp_pat
     assert len({tuple(sorted(r.params.items())) for r in done}) == len({r.retry_of if r.retry_of is not None else r.number for r in done})
 
 
-def test_ctrl_c_marks_running_trials_and_resume_finishes(cluster, tmp_path):
-    url = f"sqlite:///{tmp_path / 'c.db'}"
+def _signal_mid_trial(cluster, url: str, study: str, trials: int, sig: int) -> tuple[dict, str]:
+    """Start a search of 4-s trials, send ``sig`` once a trial runs; ``(env, driver stderr)``.
+    The driver must exit with 130."""
     env = _env({"AUTOPEFT_TEST_TRIAL_SECONDS": "4"})
     driver = subprocess.Popen(
-        _search(cluster, url, "ctrlc", "--trials", "3", "--objective-fn", SLEEPY), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _search(cluster, url, study, "--trials", str(trials), "--objective-fn", SLEEPY), env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
     def running():
         try:
-            return any(r.state == "RUNNING" and r.config for r in load_trials(url, "ctrlc"))
+            return any(r.state == "RUNNING" and r.config for r in load_trials(url, study))
         except Exception:  # noqa: BLE001
             return False
 
     _wait_until(running, 180, "a running trial", driver)
-    driver.send_signal(signal.SIGINT)
-    out, err = driver.communicate(timeout=60)
+    driver.send_signal(sig)
+    _, err = driver.communicate(timeout=60)
     assert driver.returncode == 130, err[-2000:]
+    return env, err
+
+
+def test_ctrl_c_marks_running_trials_and_resume_finishes(cluster, tmp_path):
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    env, err = _signal_mid_trial(cluster, url, "ctrlc", 3, signal.SIGINT)
     assert "--resume --study ctrlc" in err
     records = load_trials(url, "ctrlc")
     interrupted = [r for r in records if r.state == "FAIL"]
@@ -246,21 +254,7 @@ def test_ctrl_c_marks_running_trials_and_resume_finishes(cluster, tmp_path):
 def test_sigterm_stops_like_ctrl_c(cluster, tmp_path):
     """Ray installs a SIGTERM handler that aborts the driver; ours must win so trials are marked."""
     url = f"sqlite:///{tmp_path / 't.db'}"
-    env = _env({"AUTOPEFT_TEST_TRIAL_SECONDS": "4"})
-    driver = subprocess.Popen(
-        _search(cluster, url, "term", "--trials", "2", "--objective-fn", SLEEPY), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-
-    def running():
-        try:
-            return any(r.state == "RUNNING" and r.config for r in load_trials(url, "term"))
-        except Exception:  # noqa: BLE001
-            return False
-
-    _wait_until(running, 180, "a running trial", driver)
-    driver.send_signal(signal.SIGTERM)
-    out, err = driver.communicate(timeout=60)
-    assert driver.returncode == 130, err[-2000:]
+    _signal_mid_trial(cluster, url, "term", 2, signal.SIGTERM)
     records = load_trials(url, "term")
     assert not [r for r in records if r.state == "RUNNING"]
     assert all("interrupted" in r.error for r in records if r.state == "FAIL")

@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
+from autopeft.config import reject_unknown_keys
 from autopeft.errors import ConfigError
 
 
@@ -93,10 +94,7 @@ class Fidelity:
     def from_dict(cls, data: Mapping[str, Any]) -> "Fidelity":
         if not isinstance(data, Mapping):
             raise ConfigError(f"fidelity: expected a mapping, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"fidelity: unknown key {unknown[0]!r}; known keys: {sorted(known)}")
+        reject_unknown_keys("fidelity", data, {f.name for f in fields(cls)})
         return cls(**dict(data))
 
 

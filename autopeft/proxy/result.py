@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Mapping
 
+from autopeft.config import reject_unknown_keys
 from autopeft.errors import ConfigError
 
 STATUSES = ("ok", "failed")
@@ -68,10 +69,7 @@ class TrialResult:
     def from_dict(cls, data: Mapping[str, Any]) -> "TrialResult":
         if not isinstance(data, Mapping):
             raise ConfigError(f"trial result: expected a mapping, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"trial result: unknown key {unknown[0]!r}; known keys: {sorted(known)}")
+        reject_unknown_keys("trial result", data, {f.name for f in fields(cls)})
         status = data.get("status", "ok")
         if status not in STATUSES:
             raise ConfigError(f"trial result.status: expected one of {list(STATUSES)}, got {status!r}")
