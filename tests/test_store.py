@@ -162,3 +162,28 @@ def test_readers_never_create_tables(tmp_path):
         list_studies(f"sqlite:///{path}")
     tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
     assert tables == []
+
+
+def test_open_storage_retries_when_another_process_initialises_the_database(tmp_path, monkeypatch):
+    """Losing the race to insert Optuna's version rows (a search creating the database while a
+    reader opens it) is retried, for writers and readers alike."""
+    import optuna
+
+    from autopeft.store import open_storage
+
+    real = optuna.storages.RDBStorage
+    calls = []
+
+    def racing(*args, **kwargs):
+        calls.append(kwargs.get("skip_table_creation"))
+        if len(calls) == 1:
+            raise RuntimeError("(sqlite3.IntegrityError) UNIQUE constraint failed: alembic_version.version_num")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    assert open_storage(url) is not None
+    assert calls == [False, False]
+    calls.clear()
+    assert open_storage(url, create=False) is not None
+    assert calls == [True, True]

@@ -13,6 +13,7 @@ a wrong host or a missing folder is one clear line instead of a traceback mid-se
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -98,6 +99,12 @@ def _sqlite_creator(path: Path) -> Callable[[], Any]:
     return connect
 
 
+#: Error texts of losing a race to initialise a database: a table, or Optuna's version rows
+#: (``version_info``, ``alembic_version``, which even a reader inserts when absent), created
+#: by another process in between (SQLite and PostgreSQL wordings).
+_CONCURRENT_INIT = ("already exists", "UNIQUE constraint failed", "duplicate key value")
+
+
 def open_storage(
     url: str,
     *,
@@ -137,11 +144,15 @@ def open_storage(
                         heartbeat_stale_trial_callback=stale_trial_callback,
                         skip_table_creation=not create,
                     )
-                except Exception as exc:  # two processes creating the tables at once: the loser retries
+                except Exception as exc:
+                    # Two processes initialising one database at once (a search creating it while a
+                    # reader or a second driver opens it): the loser retries and finds it done.
+                    if attempt < 2 and any(marker in str(exc) for marker in _CONCURRENT_INIT):
+                        time.sleep(0.2 * (attempt + 1))
+                        continue
                     if not create:
                         raise StoreError(f"--storage {url!r}: holds no study tables yet (an empty database, or a search is creating it)") from None
-                    if "already exists" not in str(exc) or attempt == 2:
-                        raise
+                    raise
             raise AssertionError("unreachable")
         except ImportError as exc:
             raise StoreError(f"--storage {url!r}: the database driver is not installed ({exc})") from None
