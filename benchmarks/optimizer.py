@@ -27,6 +27,7 @@ Usage::
     python benchmarks/optimizer.py --quick         # smoke mode: 2 seeds, budgets 10/20, small latency
     python benchmarks/optimizer.py --problems dtlz2 --samplers mobo,tpe --out /tmp/x.json
     python benchmarks/optimizer.py --report a.json b.json   # merge run files into the table
+    python benchmarks/optimizer.py --first-seed 10 --seeds 30 --budgets 20 --out /tmp/s.json  # other seeds
 
 Runs append to a JSON file as they finish, so an interrupted benchmark keeps its results.
 """
@@ -374,12 +375,41 @@ def table(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[i
     return "\n".join(lines)
 
 
+def status(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[int]) -> str:
+    """The issue's targets, met or missed, with the numbers behind each verdict."""
+
+    def median(problem: str, sampler: str, budget: int) -> float | None:
+        hvs = [r["hv"][str(budget)] for r in runs
+               if r["problem"] == problem and r["sampler"] == sampler and str(budget) in r["hv"]]
+        return statistics.median(hvs) if hvs else None
+
+    lines = ["## Status against the targets\n", "| target | budget | mobo | best other | verdict |", "|---|---|---|---|---|"]
+    for problem in [p for p in PROBLEMS if any(r["problem"] == p for r in runs)]:
+        for b in budgets:
+            mine = median(problem, "mobo", b)
+            others = {s: median(problem, s, b) for s in ALL_SAMPLERS if s != "mobo"}
+            others = {s: v for s, v in others.items() if v is not None}
+            if mine is None or not others:
+                continue
+            best = max(others, key=others.get)
+            verdict = "met" if mine >= others[best] - 1e-12 else "**missed**"
+            lines.append(f"| hypervolume, `{problem}` | {b} | {mine:.4f} | {best} {others[best]:.4f} | {verdict} |")
+    for n, limit in ((100, 1.0), (300, 3.0)):
+        r = [x for x in lat if x["sampler"] == "mobo" and x["n"] == n]
+        if r:
+            warm = r[-1]["warm_s"]
+            verdict = "met" if warm <= limit else "**missed**"
+            lines.append(f"| latency <= {limit:.0f} s (warm wall) | {n} finished | {warm:.2f} s | - | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke mode: 2 seeds, budgets 10 and 20")
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--samplers", default=",".join(ALL_SAMPLERS))
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--budgets", default="20,50,100")
     parser.add_argument("--latency", default=",".join(map(str, LATENCY_POINTS)), help="finished-trial counts, or 'none'")
     parser.add_argument("--latency-samplers", default="mobo,gp,tpe")
@@ -388,11 +418,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="advance all seeds of a (problem, sampler) together, saving at each budget")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the target is 2 CPU cores)")
     parser.add_argument("--out", default=str(RESULTS / "optimizer_runs.json"), help="JSON file the runs append to")
-    parser.add_argument("--report", nargs="*", help="only merge these JSON files into benchmarks/results/optimizer.md")
+    parser.add_argument("--report", nargs="*", help="only merge these JSON files into the report (see --report-to)")
+    parser.add_argument("--report-to", default=str(RESULTS / "optimizer.md"), help="the Markdown file --report writes")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     budgets = [10, 20] if args.quick else [int(b) for b in args.budgets.split(",")]
-    seeds = 2 if args.quick else args.seeds
+    seeds = list(range(args.first_seed, args.first_seed + (2 if args.quick else args.seeds)))
     lat_points = [] if args.latency == "none" else ([50] if args.quick else [int(n) for n in args.latency.split(",")])
 
     if args.report is not None:
@@ -401,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
             data = json.loads(Path(file).read_text())
             runs += data.get("runs", [])
             lat += data.get("latency", [])
-        text = table(runs, lat, [int(b) for b in args.budgets.split(",")])
+        report_budgets = [int(b) for b in args.budgets.split(",")]
+        text = table(runs, lat, report_budgets) + "\n" + status(runs, lat, report_budgets)
         print(text)
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "optimizer.md").write_text("# Optimiser benchmark\n\n" + text + "\n")
+        report = Path(args.report_to)
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text("# Optimiser benchmark\n\n" + text + "\n")
         return 0
 
     out = Path(args.out)
@@ -426,9 +459,9 @@ def main(argv: list[str] | None = None) -> int:
                         save()
                         print(json.dumps(results[-1]), flush=True)
 
-                    run_lockstep(problem, sampler_name, list(range(seeds)), budgets, on_budget)
+                    run_lockstep(problem, sampler_name, seeds, budgets, on_budget)
                     continue
-                for seed in range(seeds):
+                for seed in seeds:
                     if any(r["problem"] == problem_name and r["sampler"] == sampler_name and r["seed"] == seed
                            and str(max(budgets)) in r["hv"] for r in data["runs"]):
                         continue
@@ -444,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                 data["latency"].append(result)
                 save()
                 print(json.dumps(result), flush=True)
-    text = table(data["runs"], data["latency"], budgets)
+    text = table(data["runs"], data["latency"], budgets) + "\n" + status(data["runs"], data["latency"], budgets)
     print(text)
     if not args.quick and args.out == str(RESULTS / "optimizer_runs.json"):
         (RESULTS / "optimizer.md").write_text("# Optimiser benchmark\n\n" + text + "\n")

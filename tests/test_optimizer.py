@@ -15,6 +15,8 @@ import pytest
 optuna = pytest.importorskip("optuna")
 pytest.importorskip("botorch")
 
+import torch  # noqa: E402
+
 from optuna.distributions import CategoricalDistribution  # noqa: E402
 from optuna.trial import TrialState, create_trial  # noqa: E402
 
@@ -234,15 +236,115 @@ def test_pending_points_reach_the_acquisition(monkeypatch):
     assert seen == [None, 1, 2]
 
 
+def reference_points_used(monkeypatch, trials, reference_point):
+    """The reference point (maximisation form) the acquisition got for the next proposal."""
+    import autopeft.optimizer.mobo as mobo
+
+    seen = []
+    original = mobo.build_acquisition
+
+    def spy(gp, known, outcomes, ref_point, *args):
+        seen.append(ref_point.tolist())
+        return original(gp, known, outcomes, ref_point, *args)
+
+    monkeypatch.setattr(mobo, "build_acquisition", spy)
+    study = study_with(trials, reference_point=reference_point)
+    t = study.ask()
+    for n, c in CHOICES.items():
+        t.suggest_categorical(n, c)
+    return seen[0]
+
+
+def test_a_reference_point_no_trial_beats_is_lowered_to_the_observed_front(monkeypatch):
+    past = history(8)
+    scores = np.array([t.values[0] for t in past])
+    costs = np.array([t.values[1] for t in past])
+    # Every trial beats (score 0, cost 100): the given point is used as it is.
+    assert reference_points_used(monkeypatch, past, [0.0, 100.0]) == [0.0, -100.0]
+    # No trial reaches score 10: the score coordinate drops to the observed front's nadir
+    # minus 10% of its range; the cost coordinate keeps the given, lower value.
+    used = reference_points_used(monkeypatch, past, [10.0, 100.0])
+    front = [i for i in range(8) if not any(
+        scores[j] >= scores[i] and costs[j] <= costs[i] and (scores[j] > scores[i] or costs[j] < costs[i])
+        for j in range(8))]
+    lo, hi = scores[front].min(), scores[front].max()
+    assert used[0] == pytest.approx(lo - 0.1 * (hi - lo))
+    assert used[0] < scores.max()
+    assert used[1] == -100.0
+
+
+def test_auto_surrogate_switches_prior_with_the_number_of_features():
+    from autopeft.optimizer.surrogate import AUTO_MAX_CLASSIC_FEATURES, fit_surrogate
+
+    def lengthscale_prior(num_features):
+        X = torch.rand(12, num_features, dtype=torch.float64)
+        model, _ = fit_surrogate("auto", X, X.sum(-1, keepdim=True), maxiter=2)
+        kernel = model.covar_module
+        return type(kernel).__name__, type(getattr(kernel, "base_kernel", kernel).lengthscale_prior).__name__
+
+    assert lengthscale_prior(AUTO_MAX_CLASSIC_FEATURES) == ("ScaleKernel", "GammaPrior")
+    assert lengthscale_prior(AUTO_MAX_CLASSIC_FEATURES + 1) == ("MaternKernel", "LogNormalPrior")
+
+
+def test_a_failed_warm_fit_is_redone_from_the_priors_and_never_carried(monkeypatch):
+    import botorch.optim.fit as fit_module
+
+    from autopeft.optimizer.surrogate import fit_surrogate
+
+    X = torch.rand(12, 3, dtype=torch.float64)
+    Y = X.sum(-1, keepdim=True)
+    _, state = fit_surrogate("matern", X, Y)
+    calls = []
+    original = fit_module.fit_gpytorch_mll_scipy
+
+    def flaky(mll, options):
+        calls.append(options["maxiter"])
+        if len(calls) <= failures:
+            raise RuntimeError("Matrix not positive definite")
+        return original(mll, options=options)
+
+    monkeypatch.setattr(fit_module, "fit_gpytorch_mll_scipy", flaky)
+    failures = 1
+    model, new_state = fit_surrogate("matern", X, Y, previous=state, maxiter=30, warm_maxiter=5)
+    assert calls == [5, 30]  # warm start failed, refit from the priors succeeded
+    assert new_state is not None
+    assert torch.isfinite(model.posterior(X).mean).all()
+
+    calls.clear()
+    failures = 2
+    model, new_state = fit_surrogate("matern", X, Y, previous=state, maxiter=30, warm_maxiter=5)
+    assert calls == [5, 30]
+    assert new_state is None  # nothing broken is carried to the next fit
+    assert torch.isfinite(model.posterior(X).mean).all()
+
+
+def test_every_surrogate_is_fitted_and_proposes():
+    from autopeft.optimizer.surrogate import SURROGATE_CHOICES
+
+    assert set(SURROGATE_CHOICES) == {"auto", "matern", "matern_dim_scaled", "saas"}
+    for name in SURROGATE_CHOICES:
+        study = study_with(history(8), surrogate=name)
+        study.optimize(objective, n_trials=2)
+        assert len({key(t.params) for t in study.trials}) == 10, name
+
+
 def test_same_seed_same_proposals():
     runs = []
-    for _ in range(2):
-        study = mobo_study(seed=7, known_objectives={1: cost})
-        study.optimize(objective, n_trials=8)
+    for global_seed in (0, 1):
+        # Other work in the process moves torch's global generator between proposals; the
+        # sampler's proposals must not depend on it.
+        torch.manual_seed(global_seed)
+
+        def noisy_neighbour(trial):
+            torch.rand(global_seed + 1)
+            return objective(trial)
+
+        study = study_with(history(14), seed=7, known_objectives={1: cost})
+        study.optimize(noisy_neighbour, n_trials=6)
         runs.append([key(t.params) for t in study.trials])
     assert runs[0] == runs[1]
-    other = mobo_study(seed=8, known_objectives={1: cost})
-    other.optimize(objective, n_trials=8)
+    other = study_with(history(14), seed=8, known_objectives={1: cost})
+    other.optimize(objective, n_trials=6)
     assert [key(t.params) for t in other.trials] != runs[0]
 
 

@@ -1,12 +1,27 @@
 """GP surrogates for the modelled objectives (the task score), in float64.
 
-``matern`` (the default): a ``SingleTaskGP`` with a Matérn-5/2 ARD kernel whose lengthscales
-carry the dimension-scaled log-normal prior of Hvarfner et al. (2024), which keeps vanilla GPs
-reliable in tens of dimensions. ``saas``: BoTorch's MAP SAAS model (sparse axis-aligned
-shrinkage prior), for spaces with many parameters of which few matter. Both use a
-``Normalize`` input transform (features already live in the unit cube; the transform pins the
-bounds) and a ``Standardize`` outcome transform. Several modelled objectives share one batched
-model with independent hyperparameters.
+``auto`` (the default) picks one of the two Matérn models by the number of GP features:
+``matern`` up to `AUTO_MAX_CLASSIC_FEATURES`, ``matern_dim_scaled`` above. Measured in
+benchmarks/results/optimizer.md: on the 6-parameter problems (6 to 14 features) the classic
+prior wins, on the 43-parameter PEFT space (45 features) the dimension-scaled one does.
+
+``matern``: a ``SingleTaskGP`` with a scaled Matérn-5/2 ARD kernel and BoTorch's classic
+priors: lengthscale Gamma(3, 6), outputscale Gamma(2, 0.15), noise Gamma(1.1, 0.05) (proxy
+scores are noisy: a short run of one configuration scatters by a few points of accuracy from
+seed to seed). The lengthscale prior's mode, 1/3 of the unit cube, lets a few dozen trials
+resolve the effect of every parameter, but in tens of dimensions it leaves the GP unable to
+generalise and the search stalls.
+
+``matern_dim_scaled``: Matérn-5/2 ARD without outputscale, with the dimension-scaled log-normal
+lengthscale prior of Hvarfner et al. (2024), whose median grows with sqrt(features). It
+assumes most features matter little, which keeps vanilla GPs reliable in tens to hundreds of
+dimensions; on the 6-parameter problems it made the model treat every parameter but one as
+irrelevant and the search stall.
+
+``saas``: BoTorch's MAP SAAS model (sparse axis-aligned shrinkage prior), for spaces with many
+parameters of which few matter. All use a ``Normalize`` input transform (features already live
+in the unit cube; the transform pins the bounds) and a ``Standardize`` outcome transform.
+Several modelled objectives share one batched model with independent hyperparameters.
 
 Fitting is L-BFGS on the marginal likelihood. To stay fast as trials accumulate, a fit may
 start from the hyperparameters of the previous fit (same feature width) and then runs fewer
@@ -27,20 +42,47 @@ _HYPER_PREFIXES = ("likelihood.", "covar_module.", "mean_module.")
 
 
 def _matern(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
-    from botorch.models import SingleTaskGP
-    from botorch.models.transforms import Normalize, Standardize
+    from botorch.models.utils.gpytorch_modules import (
+        get_gaussian_likelihood_with_gamma_prior,
+        get_matern_kernel_with_gamma_prior,
+    )
+
+    batch = _batch_shape(train_Y)
+    return _single_task_gp(
+        train_X,
+        train_Y,
+        covar_module=get_matern_kernel_with_gamma_prior(train_X.shape[-1], batch),
+        likelihood=get_gaussian_likelihood_with_gamma_prior(batch),
+    )
+
+
+def _matern_dim_scaled(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
     from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 
+    covar = get_covar_module_with_dim_scaled_prior(
+        ard_num_dims=train_X.shape[-1], batch_shape=_batch_shape(train_Y), use_rbf_kernel=False
+    )
+    return _single_task_gp(train_X, train_Y, covar_module=covar)
+
+
+def _single_task_gp(train_X: torch.Tensor, train_Y: torch.Tensor, **modules: Any) -> Any:
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Normalize, Standardize
+
     d, m = train_X.shape[-1], train_Y.shape[-1]
-    batch = torch.Size([m]) if m > 1 else torch.Size([])
-    covar = get_covar_module_with_dim_scaled_prior(ard_num_dims=d, batch_shape=batch, use_rbf_kernel=False)
     return SingleTaskGP(
         train_X,
         train_Y,
-        covar_module=covar,
         input_transform=Normalize(d, bounds=_unit_bounds(d, train_X)),
         outcome_transform=Standardize(m),
+        **modules,
     )
+
+
+def _batch_shape(train_Y: torch.Tensor) -> torch.Size:
+    """One batch member per modelled objective (independent hyperparameters)."""
+    m = train_Y.shape[-1]
+    return torch.Size([m]) if m > 1 else torch.Size([])
 
 
 def _saas(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
@@ -61,7 +103,25 @@ def _unit_bounds(d: int, like: torch.Tensor) -> torch.Tensor:
 
 
 #: Surrogate name -> builder of an unfitted model ``(train_X, train_Y) -> Model``.
-SURROGATES: dict[str, Callable[[torch.Tensor, torch.Tensor], Any]] = {"matern": _matern, "saas": _saas}
+SURROGATES: dict[str, Callable[[torch.Tensor, torch.Tensor], Any]] = {
+    "matern": _matern,
+    "matern_dim_scaled": _matern_dim_scaled,
+    "saas": _saas,
+}
+
+
+#: Most GP features for which ``auto`` uses the classic-prior ``matern`` model.
+AUTO_MAX_CLASSIC_FEATURES = 20
+
+#: Surrogate names a sampler accepts: the models plus ``auto``.
+SURROGATE_CHOICES = ("auto", *SURROGATES)
+
+
+def resolve_surrogate(kind: str, num_features: int) -> str:
+    """The model ``kind`` stands for on ``num_features`` GP features (``auto`` resolved)."""
+    if kind != "auto":
+        return kind
+    return "matern" if num_features <= AUTO_MAX_CLASSIC_FEATURES else "matern_dim_scaled"
 
 
 def fit_surrogate(
@@ -71,25 +131,54 @@ def fit_surrogate(
     previous: dict[str, torch.Tensor] | None = None,
     maxiter: int = 100,
     warm_maxiter: int = 20,
-) -> tuple[Any, dict[str, torch.Tensor]]:
-    """Fit a surrogate; returns the model and its hyperparameters for the next warm start."""
-    from botorch.optim.fit import fit_gpytorch_mll_scipy
-    from gpytorch.mlls import ExactMarginalLogLikelihood
+) -> tuple[Any, dict[str, torch.Tensor] | None]:
+    """Fit a surrogate; returns the model and its hyperparameters for the next warm start.
 
-    model = SURROGATES[kind](train_X, train_Y)
-    warm = False
+    A fit that starts from ``previous`` and fails numerically (e.g. a kernel matrix that is
+    not positive definite) is redone from the priors' starting values; hyperparameters that
+    broke once are never carried forward. If that fails too, the model keeps the starting
+    values and no state is returned, so the next fit starts afresh as well.
+    """
+    name = resolve_surrogate(kind, train_X.shape[-1])
     if previous:
+        model = SURROGATES[name](train_X, train_Y)
         own = model.state_dict()
         carried = {k: v for k, v in previous.items() if k in own and own[k].shape == v.shape}
         if len(carried) == len(previous):
             model.load_state_dict(carried, strict=False)
-            warm = True
+            error = _fit(model, warm_maxiter, train_X[:1])
+            if error is None:
+                return model, _hyperparameters(model)
+            logger.info("GP fit from the previous hyperparameters failed (%s); refitting from the priors", error)
+    model = SURROGATES[name](train_X, train_Y)
+    error = _fit(model, maxiter, train_X[:1])
+    if error is None:
+        return model, _hyperparameters(model)
+    logger.warning("GP fit failed (%s); using the priors' starting hyperparameters", error)
+    model = SURROGATES[name](train_X, train_Y)
+    model.eval()
+    return model, None
+
+
+def _fit(model: Any, maxiter: int, probe: torch.Tensor) -> str | None:
+    """L-BFGS on the marginal likelihood, then a posterior as a check; the error, or None."""
+    from botorch.optim.fit import fit_gpytorch_mll_scipy
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     mll.train()
     try:
-        fit_gpytorch_mll_scipy(mll, options={"maxiter": warm_maxiter if warm else maxiter})
-    except Exception as exc:  # numerical failure: keep the (prior or carried) hyperparameters
-        logger.warning("GP fit failed (%s); using the starting hyperparameters", exc)
-    mll.eval()
-    state = {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(_HYPER_PREFIXES)}
-    return model, state
+        fit_gpytorch_mll_scipy(mll, options={"maxiter": maxiter})
+        mll.eval()
+        with torch.no_grad():
+            variance = model.posterior(probe).variance  # factorises the kernel matrix
+        if not bool(torch.isfinite(variance).all()):
+            raise ValueError("the fitted model predicts a non-finite variance")
+    except Exception as exc:  # numerical failure (not positive definite, NaN): the caller decides
+        mll.eval()
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _hyperparameters(model: Any) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(_HYPER_PREFIXES)}
