@@ -452,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
             problem = make_problem(problem_name)
             for sampler_name in args.samplers.split(","):
                 if args.lockstep:
-                    kept = [r for r in data["runs"] if not (r["problem"] == problem_name and r["sampler"] == sampler_name)]
+                    kept = [r for r in data["runs"]
+                            if not (r["problem"] == problem_name and r["sampler"] == sampler_name and r["seed"] in seeds)]
 
                     def on_budget(results: list[dict], kept: list[dict] = kept) -> None:
                         data["runs"] = kept + [dict(r, hv=dict(r["hv"])) for r in results]
