@@ -318,14 +318,18 @@ def test_a_failed_warm_fit_is_redone_from_the_priors_and_never_carried(monkeypat
     assert torch.isfinite(model.posterior(X).mean).all()
 
 
-def test_every_surrogate_is_fitted_and_proposes():
+def test_every_surrogate_is_fitted_and_proposes(caplog):
     from autopeft.optimizer.surrogate import SURROGATE_CHOICES
 
     assert set(SURROGATE_CHOICES) == {"auto", "matern", "matern_dim_scaled", "saas"}
     for name in SURROGATE_CHOICES:
+        caplog.clear()
         study = study_with(history(8), surrogate=name)
-        study.optimize(objective, n_trials=2)
+        with caplog.at_level("INFO", logger="autopeft.optimizer"):
+            study.optimize(objective, n_trials=2)
         assert len({key(t.params) for t in study.trials}) == 10, name
+        # The proposals came from BO, not from the initial design a failure falls back to.
+        assert not [r.getMessage() for r in caplog.records if "failed" in r.getMessage()], name
 
 
 def test_same_seed_same_proposals():
