@@ -67,16 +67,19 @@ def _matern_dim_scaled(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
 
 def _single_task_gp(train_X: torch.Tensor, train_Y: torch.Tensor, **modules: Any) -> Any:
     from botorch.models import SingleTaskGP
+
+    return SingleTaskGP(train_X, train_Y, **_transforms(train_X, train_Y), **modules)
+
+
+def _transforms(train_X: torch.Tensor, train_Y: torch.Tensor) -> dict[str, Any]:
+    """Input and outcome transforms every surrogate uses (see the module docstring)."""
     from botorch.models.transforms import Normalize, Standardize
 
-    d, m = train_X.shape[-1], train_Y.shape[-1]
-    return SingleTaskGP(
-        train_X,
-        train_Y,
-        input_transform=Normalize(d, bounds=_unit_bounds(d, train_X)),
-        outcome_transform=Standardize(m),
-        **modules,
-    )
+    d = train_X.shape[-1]
+    return {
+        "input_transform": Normalize(d, bounds=_unit_bounds(d, train_X)),
+        "outcome_transform": Standardize(train_Y.shape[-1]),
+    }
 
 
 def _batch_shape(train_Y: torch.Tensor) -> torch.Size:
@@ -87,15 +90,8 @@ def _batch_shape(train_Y: torch.Tensor) -> torch.Size:
 
 def _saas(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
     from botorch.models.map_saas import get_map_saas_model
-    from botorch.models.transforms import Normalize, Standardize
 
-    d, m = train_X.shape[-1], train_Y.shape[-1]
-    return get_map_saas_model(
-        train_X,
-        train_Y,
-        input_transform=Normalize(d, bounds=_unit_bounds(d, train_X)),
-        outcome_transform=Standardize(m),
-    )
+    return get_map_saas_model(train_X, train_Y, **_transforms(train_X, train_Y))
 
 
 def _unit_bounds(d: int, like: torch.Tensor) -> torch.Tensor:
