@@ -20,10 +20,13 @@ COMMANDS: dict[str, str] = {
     "spaces": "autopeft.commands.spaces",
     "count": "autopeft.commands.count",
     "evaluate": "autopeft.commands.evaluate",
+    "calibrate": "autopeft.commands.calibrate",
     "search": "autopeft.commands.search",
     "studies": "autopeft.commands.studies",
     "pareto": "autopeft.commands.pareto",
     "show": "autopeft.commands.show",
+    "trials": "autopeft.commands.trials",
+    "delete-study": "autopeft.commands.delete_study",
     "export": "autopeft.commands.export",
     "dashboard": "autopeft.commands.dashboard",
 }

@@ -7,7 +7,8 @@ dataclasses (``StudySummary``, ``TrialRecord``) by :func:`autopeft.store.read_tr
 ``autopeft.store.list_studies``/``load_trials`` without their per-trial ORM cost; exports go
 through :mod:`autopeft.export`. Figures and tables come from :mod:`autopeft.viz`.
 
-Views: the study picker and its settings (sidebar), the Pareto front, the hypervolume after each
+Views: the study picker and its settings (sidebar; calibrations are not studies and are left out),
+the Pareto front with the newest calibration verdict of its task, model and fidelity, the hypervolume after each
 trial, one trial in detail (configuration heatmap, metrics, timings, error, downloads), the
 filterable trial table and an overlay of several studies' fronts. While a study has running or
 waiting trials the main area refreshes itself every few seconds.
@@ -68,6 +69,14 @@ def cached_study(url: str, study: str, epoch: int) -> dict[str, Any]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def cached_calibration(url: str, study: str, epoch: int) -> Any:
+    """The newest calibration verdict for the study's task, model and fidelity (read once per epoch)."""
+    from autopeft.viz.calibration import calibration_note
+
+    return calibration_note(url, _meta(url, study, epoch))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_hypervolume(url: str, study: str, epoch: int) -> Any:
     from autopeft.viz.hypervolume import hypervolume_curve
 
@@ -120,11 +129,15 @@ def _short_model(model: Any) -> str:
 
 
 def study_settings(summary: Any) -> list[tuple[str, str]]:
+    """The sidebar's settings of a study; the data source is the real one
+    (:func:`autopeft.viz.frames.data_source`: a package's or a folder's files, ``--data-dir``, or the hub)."""
+    from autopeft.viz.frames import data_source
+
     meta = summary.metadata
     return [
         ("model", _short_model(meta.get("model"))),
         ("task", str(meta.get("task") or "-")),
-        ("data source", str(meta.get("data_dir") or "hub (datasets.load_dataset)")),
+        ("data source", data_source(meta)),
         ("space", str(meta.get("space_name") or "-")),
         ("sampler", str(meta.get("sampler") or "-")),
         ("fidelity", _fidelity_text(meta)),
@@ -177,6 +190,15 @@ def header(summary: Any, table: Any, points: Any) -> None:
     cols[5].metric("best score", "-" if best is None or best != best else f"{best:.4f}")
 
 
+def calibration_view(url: str, summary: Any, epoch: int) -> None:
+    """The newest calibration of the study's task, model and fidelity: does the front rank?"""
+    note = cached_calibration(url, summary.name, epoch)
+    show = {"success": st.success, "warning": st.warning}.get(note.kind, st.info)
+    show(note.text)
+    if note.detail:
+        st.caption(note.detail)
+
+
 def pareto_view(summary: Any, points: Any, options: dict[str, Any]) -> None:
     from autopeft.viz.figures import pareto_figure
 
@@ -189,11 +211,21 @@ def pareto_view(summary: Any, points: Any, options: dict[str, Any]) -> None:
     if picked is not None:
         st.session_state["trial_pick"] = picked
     front = points[points["on_front"]].sort_values("score", ascending=False)
-    st.caption(f"{len(front)} configurations on the front (failed trials left out; baselines drawn as diamonds). Click a point to open it under Trial detail.")
+    st.caption(f"{len(front)} configurations on the front (failed trials left out; baselines drawn as diamonds and counted: "
+               "a configuration a baseline beats is not on the front). "
+               "Parameters are the PEFT modules' (the task head excluded). Click a point to open it under Trial detail.")
+    n_collapsed = int(points["collapsed"].sum())
+    if n_collapsed:
+        st.warning(f"{n_collapsed} of {len(points)} finished trials collapsed to one class (drawn crossed): their score is "
+                   "the constant predictor's and says nothing about the configuration.")
     st.dataframe(
-        front[["number", "score", "trainable_params", "percent_params", "summary"]],
+        front[["number", "score", "trainable_params", "percent_params", "summary", "collapsed"]],
         hide_index=True,
-        column_config={"percent_params": st.column_config.NumberColumn("% of backbone", format="%.4f")},
+        column_config={
+            "trainable_params": st.column_config.NumberColumn("PEFT params"),
+            "percent_params": st.column_config.NumberColumn("% of backbone", format="%.4f"),
+            "collapsed": st.column_config.CheckboxColumn("one class", help="the predictions collapsed to one class"),
+        },
         key="front_table",
     )
 
@@ -229,6 +261,8 @@ def _trial_label(table: Any, points: Any) -> dict[int, str]:
     labels = {}
     for row in table.itertuples(index=False):
         tag = "front" if row.number in front else (row.baseline or row.state.lower())
+        if row.collapsed:
+            tag += ", one class"
         score = "" if row.score != row.score or row.score is None else f" score {row.score:.4f}"
         labels[int(row.number)] = f"#{row.number}{score} ({tag})"
     return labels
@@ -252,6 +286,10 @@ def detail_view(url: str, summary: Any, data: dict[str, Any], points: Any) -> No
         st.code(record.error + ("\n\n" + record.result["traceback"] if record.result.get("traceback") else ""), language="text")
     if record.rejected:
         st.warning(f"Not trained: {record.rejected}")
+    if record.collapsed:
+        chance = "" if record.chance_score is None else f" (chance: {record.chance_score:.4f})"
+        st.warning(f"Collapsed: {100 * record.majority_share:.0f} % of the evaluation predictions are one class, so the "
+                   f"score is the constant predictor's{chance}.")
     left, right = st.columns([3, 2])
     with left:
         if record.config:
@@ -281,6 +319,9 @@ def _metric_rows(record: Any) -> list[tuple[str, Any]]:
     rows += [
         ("trainable params", _fmt_int(record.trainable_params)),
         ("% of backbone", None if record.percent_params is None else f"{record.percent_params:.4f}"),
+        ("head params (not counted above)", _fmt_int(record.head_params)),
+        ("majority share", None if record.majority_share is None else f"{record.majority_share:.3f}"),
+        ("chance score", None if record.chance_score is None else f"{record.chance_score:.4f}"),
         ("adapter bytes", _fmt_int(result.get("adapter_bytes"))),
         ("peak memory (MiB)", None if result.get("peak_memory_mb") is None else f"{float(result['peak_memory_mb']):.1f}"),
         ("worker", record.worker_host),
@@ -357,6 +398,8 @@ def table_view(table: Any) -> None:
         column_config={
             "percent_params": st.column_config.NumberColumn("% of backbone", format="%.4f"),
             "score": st.column_config.NumberColumn("score", format="%.4f"),
+            "collapsed": st.column_config.CheckboxColumn("one class", help="the predictions collapsed to one class"),
+            "majority_share": st.column_config.NumberColumn("majority share", format="%.3f"),
         },
     )
 
@@ -410,6 +453,7 @@ def study_body(url: str, summary: Any, options: dict[str, Any]) -> None:
         st.warning(f"All {len(finished)} finished trials of {summary.name!r} failed, so there is no front to draw. Last error (trial {last['number']}): {last['error']}")
     tabs = st.tabs(PAGE_TABS)
     with tabs[0]:
+        calibration_view(url, summary, epoch)
         pareto_view(summary, points, options)
     with tabs[1]:
         hypervolume_view(url, summary, epoch)

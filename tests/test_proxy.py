@@ -22,7 +22,8 @@ needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data
 
 RESULT_KEYS = {
     "score", "metrics", "trainable_params", "percent_params", "adapter_bytes", "peak_memory_mb",
-    "time_load_s", "time_train_s", "time_eval_s", "examples_per_s", "status", "error",
+    "time_load_s", "time_train_s", "time_eval_s", "examples_per_s", "majority_share", "chance_score", "head_params",
+    "status", "error",
 }
 TINY_LAYERS = 2
 #: A small budget: 3 steps of 8 examples, 24 evaluation examples.
@@ -109,8 +110,9 @@ def test_minilm_rte_64_examples_returns_every_field(cache):
     peft = config.num_trainable_params(model_config)  # 6 layers x 2 x 8 x (384 + 384) = 73,728
     assert peft == 73728
     assert out["adapter_bytes"] == 4 * peft
-    assert out["trainable_params"] == peft + 384 * 2 + 2  # + the classifier head
-    assert out["percent_params"] == pytest.approx(100 * out["trainable_params"] / 22_713_216, rel=1e-3)
+    assert out["trainable_params"] == peft  # the PEFT modules only
+    assert out["head_params"] == 384 * 2 + 2  # the classifier head, reported beside them
+    assert out["percent_params"] == pytest.approx(100 * peft / 22_565_376)  # backbone_params: embeddings + layers
     assert out["peak_memory_mb"] > 100
     assert out["time_train_s"] > 0 and out["time_eval_s"] > 0 and out["time_load_s"] > 0
     assert out["examples_per_s"] == pytest.approx(64 / out["time_train_s"])
@@ -142,7 +144,8 @@ def test_counts_match_the_analytic_accounting(tiny_model_dir, pair_task, cache):
     result = run(tiny_model_dir, pair_task, cache, config)
     peft = config.num_trainable_params(AutoConfig.from_pretrained(tiny_model_dir))
     assert result.adapter_bytes == 4 * peft
-    assert result.trainable_params == peft + 32 * 3 + 3
+    assert result.trainable_params == peft  # the task head excluded
+    assert result.head_params == 32 * 3 + 3
 
 
 @needs_data
@@ -313,8 +316,9 @@ def test_bucketing_and_padding():
 
 
 def test_fidelity_presets_and_round_trip():
-    quick, standard, full = (Fidelity.preset(n) for n in ("quick", "standard", "full"))
-    assert quick.max_train_examples < standard.max_train_examples and full.max_train_examples is None
+    tiny, quick, standard, full = (Fidelity.preset(n) for n in ("tiny", "quick", "standard", "full"))
+    assert tiny.max_train_examples < quick.max_train_examples and standard.max_train_examples is None and full.max_train_examples is None
+    assert standard.max_steps == 5 * quick.max_train_examples // quick.batch_size  # the calibration reference
     assert Fidelity.from_dict(standard.to_dict()) == standard
     assert Fidelity.resolve("quick") == quick and Fidelity.resolve({"batch_size": 4}).batch_size == 4
     with pytest.raises(ConfigError, match="fidelity.batch_size: expected a positive integer, got 0"):

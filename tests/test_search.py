@@ -89,6 +89,43 @@ def test_requeue_runs_a_failed_trial_once(tmp_path):
     assert requeue(study, study.trials[1], "interrupted", force=True)  # Ctrl-C always re-queues
 
 
+def test_results_carry_every_trial_result_field():
+    """normalize_result keeps every TrialResult field (the dataclass is the list), and the test
+    objectives return them counted as a real trial does."""
+    from dataclasses import fields
+
+    from transformers import AutoConfig
+
+    from autopeft.architectures import backbone_params
+    from autopeft.proxy.result import TrialResult
+    from autopeft.service.testing import zero_cost
+    from autopeft.service.trial_fn import RESULT_FIELDS, normalize_result
+
+    names = [f.name for f in fields(TrialResult)]
+    assert list(RESULT_FIELDS) == names and {"head_params", "majority_share", "chance_score"} <= set(names)
+    out = normalize_result(TrialResult(score=0.5, trainable_params=10, head_params=3, majority_share=1.0, chance_score=0.5))
+    assert (out["head_params"], out["majority_share"], out["chance_score"]) == (3, 1.0, 0.5)
+    assert set(normalize_result({"score": 0.1})) >= set(names)
+    mc = AutoConfig.from_pretrained(minilm())
+    config = build_baseline("lora8_qv", 6)
+    fake = normalize_result(zero_cost(minilm(), "zero", config))
+    assert set(fake) >= set(names)
+    assert fake["trainable_params"] == config.num_trainable_params(mc) == 73728 and fake["head_params"] == 770
+    assert fake["percent_params"] == 100 * 73728 / backbone_params(mc)
+
+
+def test_a_count_other_than_the_configs_is_named():
+    """The loop fails a trial whose objective counts otherwise than the config (the head
+    included, another denominator) instead of storing a second number."""
+    from autopeft.service.loop import _count_mismatch
+
+    assert _count_mismatch(73728, 100 * 73728 / 22_565_376, 73728, 22_565_376) is None
+    assert _count_mismatch(None, None, 73728, 22_565_376) is None
+    with_head = _count_mismatch(74498, None, 73728, 22_565_376)
+    assert "counted 74498" in with_head and "73728 PEFT params" in with_head and "head_params" in with_head
+    assert "backbone" in _count_mismatch(73728, 100 * 73728 / 22_713_216, 73728, 22_565_376)
+
+
 # --------------------------------------------------------------------------- bad input: one line, exit 2, nothing written
 @pytest.mark.parametrize(
     "args, message",
@@ -147,6 +184,9 @@ def test_search_runs_budget_and_baselines(finished_study):
     for r in search:  # the constraint holds and the stored config is what was measured
         assert r.result["trainable_params"] <= 0.02 * backbone
         assert r.peft_config().num_trainable_params(__import__("transformers").AutoConfig.from_pretrained(minilm())) == r.result["trainable_params"]
+        assert r.values["params"] == r.result["trainable_params"] and r.result["head_params"] == 384 * 2 + 2
+        assert r.result["percent_params"] == pytest.approx(100 * r.result["trainable_params"] / backbone, rel=1e-12)
+        assert r.majority_share == 0.5 and r.chance_score == 0.5 and not r.collapsed
         assert r.worker_host and r.timings["wall_s"] >= 0
     assert all(isinstance(r.user_attrs["worker"]["pid"], int) for r in search)
 
@@ -161,11 +201,14 @@ def test_pareto_json_and_show(finished_study, capsys):
     params = [row["trainable_params"] for row in front]
     assert scores == sorted(scores, reverse=True) and params == sorted(params, reverse=True)  # a real trade-off
     assert {row["baseline"] for row in out["baselines"]} == {"lora8_qv", "ia3"}
-    assert [r.number for r in pareto_front(url, "z")] == [row["trial"] for row in front]
+    assert [r.number for r in pareto_front(url, "z", count_baselines=True)] == [row["trial"] for row in front]
     assert all(row["layers"] for row in front)
     assert main(["show", "--study", "z", "--trial", str(front[0]["trial"]), "--storage", url]) == 0
     shown = capsys.readouterr().out
-    assert "COMPLETE" in shown and "layers:" in shown and f"score={front[0]['score']:.6g}" in shown
+    assert "COMPLETE" in shown and "layers:" in shown and f"score={front[0]['score']:.4f}" in shown
+    assert f"trainable_params: {front[0]['trainable_params']:,} (PEFT modules; the task head excluded)" in shown
+    assert "majority share: 0.500, chance score: 0.5" in shown
+    assert all(row["head_params"] == 770 and row["collapsed"] is False for row in front)
     assert main(["studies", "--storage", url]) == 0
     assert " z " in capsys.readouterr().out
 

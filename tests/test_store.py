@@ -187,3 +187,49 @@ def test_open_storage_retries_when_another_process_initialises_the_database(tmp_
     calls.clear()
     assert open_storage(url, create=False) is not None
     assert calls == [True, True]
+
+
+def _calibration(task: str = "t", fidelity: str = "quick", ranks: bool = True, verdict: str = "quick ranks like standard"):
+    from autopeft.store.calibrations import CalibrationRecord
+
+    return CalibrationRecord(task=task, model="m", data_dir=None, fidelity=fidelity, reference="standard", spearman=0.9,
+                             kendall=0.8, noise=0.01, spread=0.05, noise_ratio=0.2, configs_at_chance=0,
+                             baselines_at_chance=0, ranks=ranks, verdict=verdict)
+
+
+def test_calibrations_are_not_listed_as_studies(url):
+    from autopeft.store import open_readonly, read_studies
+    from autopeft.store.calibrations import find_calibrations, record_calibration
+
+    record_calibration(url, _calibration())
+    assert [s.name for s in list_studies(url)] == ["s"]
+    assert [s.name for s in read_studies(open_readonly(url))] == ["s"]  # the dashboard's light read agrees
+    assert [c.verdict for c in find_calibrations(url, task="t", fidelity="quick")] == ["quick ranks like standard"]
+
+
+def test_collapsed_trials_are_flagged_from_the_stored_result(tmp_path):
+    """``TrialRecord.collapsed``: the stored majority share reaches COLLAPSE_SHARE; trials stored
+    without one (older studies, regression) are not flagged."""
+    from autopeft.proxy.result import COLLAPSE_SHARE
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    study = optuna.create_study(study_name="c", storage=open_storage(url), directions=["maximize", "minimize"])
+    study.set_user_attr(META_KEY, {"objectives": ["score", "params"]})
+    for i, share in enumerate((COLLAPSE_SHARE, COLLAPSE_SHARE - 0.01, None)):
+        score = 0.5 + 0.1 * i
+        result = {"score": score, "trainable_params": 10 + i, "majority_share": share, "chance_score": 0.5, "head_params": 3}
+        study.add_trial(optuna.trial.create_trial(values=[score, 10 + i], user_attrs={"result": result}))
+    records = load_trials(url, "c")
+    assert [r.collapsed for r in records] == [True, False, False]
+    assert records[0].chance_score == 0.5 and records[0].head_params == 3 and records[0].to_dict()["collapsed"] is True
+    assert list(load_trials(url, "c", as_frame=True)["collapsed"]) == [True, False, False]
+
+    from rich.console import Console
+
+    from autopeft.service.report import COLLAPSED_MARK, front_rows, print_pareto
+
+    console = Console(record=True, width=200)
+    print_pareto(url, "c", console=console)
+    text = console.export_text()
+    assert f"0.5000 {COLLAPSED_MARK}" in text and f"0.6000 {COLLAPSED_MARK}" not in text
+    assert [row["collapsed"] for row in front_rows(pareto_front(url, "c"), ["score", "params"])] == [False, False, True]

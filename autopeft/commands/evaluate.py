@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--config", help="a PeftConfig JSON file")
     source.add_argument("--space", help="a search space (name or YAML); use with --sample")
     parser.add_argument("--sample", type=int, default=0, help="seed of the space sample (with --space)")
-    parser.add_argument("--fidelity", default="quick", help="preset: quick, standard or full (knobs below override it)")
+    parser.add_argument("--fidelity", default="quick", help="preset (tiny, quick, standard, full) or PRESET:key=value,...; the knobs below override it")
     for name, (flag, kind, text) in _KNOBS.items():
         parser.add_argument(flag, dest=name, type=kind, help=text)
     parser.add_argument("--bf16", dest="bf16", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast on CUDA")
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     import autopeft
     from autopeft.proxy import Fidelity, default_model, evaluate
 
-    fidelity = Fidelity.preset(args.fidelity).with_(**{name: getattr(args, name) for name in (*_KNOBS, "bf16")})
+    fidelity = Fidelity.parse(args.fidelity).with_(**{name: getattr(args, name) for name in (*_KNOBS, "bf16")})
     model = args.model or default_model()
     if args.config:
         config = autopeft.load_config(args.config)

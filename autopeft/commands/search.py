@@ -76,6 +76,18 @@ def spec_from_args(args: argparse.Namespace):  # noqa: ANN201
     )
 
 
+def calibration_warning(storage_url: str, task: str, model: str, fidelity: str) -> str | None:
+    """A warning when the newest calibration of ``fidelity`` on this task and model found it
+    blind (``autopeft calibrate``); None when it ranks, or when it was never calibrated."""
+    from autopeft.store.calibrations import find_calibrations
+
+    found = find_calibrations(storage_url, task=task, model=model, fidelity=fidelity)
+    if not found or found[0].ranks:
+        return None
+    return (f"warning: calibration {found[0].study_name} found fidelity {fidelity!r} blind on {task}: "
+            f"{found[0].verdict}. The front of this search may rank noise.")
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -90,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         f"on {plan.model} / {plan.task}, sampler {plan.sampler}, {plan.spec.workers} worker(s)"
         + (" (resumed)" if plan.resume else "")
     )
+    warning = calibration_warning(plan.storage_url, plan.task, plan.model, plan.fidelity)
+    if warning:
+        err.print(warning, markup=False)
     outcome = SearchLoop(plan).run()
     print_pareto(plan.storage_url, plan.study_name)
     err.print(

@@ -1,4 +1,6 @@
-"""``autopeft studies``: the studies in a store, with their task, model, sampler and progress."""
+"""``autopeft studies``: the studies in a store, with their task, model, sampler and progress.
+
+Cells are markup-escaped and a piped table is printed whole (:func:`autopeft.service.report.output_console`)."""
 
 from __future__ import annotations
 
@@ -22,26 +24,27 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.to_dict() | {"metadata": {k: v for k, v in s.metadata.items() if k != "space_yaml"}} for s in studies], indent=2, default=str))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"studies in {args.storage}")
+    from autopeft.service.report import cell, output_console
+
+    table = Table(title=cell(f"studies in {args.storage}"))
     for name in ("study", "task", "model", "space", "sampler", "done/budget", "failed", "running", "best score"):
         table.add_column(name)
     for s in studies:
         model = str(s.model or "-").rstrip("/").split("/")[-1]
         if model == "model":  # a local folder such as .../all-MiniLM-L6-v2/model
             model = str(s.model).rstrip("/").split("/")[-2]
-        table.add_row(
+        table.add_row(*(cell(v) for v in (
             s.name,
-            str(s.task or "-"),
+            s.task or "-",
             model,
-            str(s.space_name or "-"),
-            str(s.sampler or "-"),
+            s.space_name or "-",
+            s.sampler or "-",
             f"{s.n_search_complete}/{s.budget or '-'}",
-            str(s.n_failed),
-            str(s.n_running),
+            s.n_failed,
+            s.n_running,
             "-" if s.best_score is None else f"{s.best_score:.4f}",
-        )
-    Console().print(table)
+        )))
+    output_console().print(table)
     return 0

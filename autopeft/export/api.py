@@ -42,7 +42,16 @@ FORMATS: dict[str, Callable[..., list[str]]] = {
 
 @dataclass
 class ExportResult:
-    """What an export wrote: the folder, the files, and the counts it promises."""
+    """What an export wrote: the folder, the files, and the counts it promises.
+
+    Attributes:
+        peft_params: the PEFT modules' parameters, the task head excluded: the study's
+            ``trainable_params`` (the count the sampler, the store and the dashboard show).
+        trainable_params: what the exported model trains: ``peft_params + head_params`` (HF
+            peft's ``print_trainable_parameters()`` counts the head, which is in
+            ``modules_to_save``, and so does ``train.py``'s check).
+        head_params: the task head's parameters.
+    """
 
     out_dir: str
     format: str
@@ -51,6 +60,7 @@ class ExportResult:
     trainable_params: int
     backend: str | None = None
     source: dict[str, Any] = field(default_factory=dict)
+    head_params: int = 0
 
 
 def _out_dir(out_dir: Any) -> Path:
@@ -62,6 +72,20 @@ def _out_dir(out_dir: Any) -> Path:
     except OSError as exc:
         raise ExportError(f"--out {str(path)!r}: cannot create the folder ({exc.strerror})") from None
     return path
+
+
+def _task_num_labels(task: str) -> int:
+    """The head size of ``task``: a registry task's, or a folder task's (``bbcnews``,
+    ``folder:ROOT``: its class folders), so the head count an export states is the study's."""
+    from autopeft.service.errors import SearchError
+    from autopeft.service.folder_tasks import folder_task, is_folder_task
+
+    if is_folder_task(task):
+        try:
+            return folder_task(task).num_labels
+        except SearchError as exc:
+            raise ExportError(f"{exc} (the task head's size comes from its class folders)") from None
+    return script_format.num_labels(task)
 
 
 def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, task: str | None = None,
@@ -80,7 +104,7 @@ def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, 
     if format not in FORMATS:
         raise ExportError(f"--format {format!r}: expected one of {list(FORMATS)}")
     if num_labels is None and task:
-        num_labels = script_format.num_labels(task)
+        num_labels = _task_num_labels(task)
     info = resolve_model(model, num_labels)
     config.check_compatible(info.config)
     peft_params = config.num_trainable_params(info.config)
@@ -92,15 +116,17 @@ def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, 
         adapters_format.to_adapters(config, info)
     path = _out_dir(out_dir)
     files = FORMATS[format](config, info, str(path), task=task, data_dir=data_dir, fidelity=fidelity, seed=seed,
-                            backend=backend, expected_trainable_params=trainable, source=source)
+                            backend=backend, expected_trainable_params=trainable, peft_params=peft_params,
+                            head_params=info.head_params, source=source)
     used_backend = None
     if format == "script":
         used_backend = "peft" if peft_format.ADAPTER_CONFIG in files else "autopeft"
     text = readme.render(format, [*files, README_FILE], source={**source, "task": task, "data_dir": data_dir},
                          model=info.name, num_labels=int(info.config.num_labels), expected=trainable,
-                         summary=config.summary(), peft_params=peft_params, out_dir=str(path), backend=used_backend)
+                         summary=config.summary(), peft_params=peft_params, head_params=info.head_params,
+                         out_dir=str(path), backend=used_backend)
     (path / README_FILE).write_text(text, encoding="utf-8")
-    return ExportResult(str(path), format, [*files, README_FILE], peft_params, trainable, used_backend, source)
+    return ExportResult(str(path), format, [*files, README_FILE], peft_params, trainable, used_backend, source, info.head_params)
 
 
 def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: int | None = None,

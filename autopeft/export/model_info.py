@@ -1,9 +1,11 @@
 """What export needs to know about the model: its transformers config, name and task head.
 
-The task head matters because a study counts it as trainable (``trainable_params`` = PEFT
-modules + head), and HF peft trains it only when it is listed in ``modules_to_save``. The head
-is read from a sequence-classification model built on the ``meta`` device (no weights, no
-memory) unless a loaded model is given.
+The task head matters because a study trains it beside the PEFT modules (``autopeft.apply``
+leaves it trainable) while its count, ``trainable_params``, is the PEFT modules' only; HF peft
+trains the head only when it is listed in ``modules_to_save``, and then counts it in
+``print_trainable_parameters()``, so an export states both numbers. The head is read from a
+sequence-classification model built on the ``meta`` device (no weights, no memory) unless a
+loaded model is given.
 """
 
 from __future__ import annotations

@@ -73,6 +73,8 @@ def problems(config: PeftConfig, info: ModelInfo) -> list[str]:
                        "prefix_projection one MLP shared by all layers (another count)")
         if not family.supports_prefix:
             out.append(f"prefix_length: the {family.name} family does not support prefix-tuning")
+        else:
+            out.extend(prefix_version_problems(info.config))
     if isinstance(family.projections.get("query"), FusedSlice):
         sliced = [p for p in PROJECTIONS if isinstance(family.projections.get(p), FusedSlice)]
         lora_sliced = sorted({i for i, layer in enumerate(config.layers) for p in sliced if layer.lora.get(p)})
@@ -89,6 +91,35 @@ def problems(config: PeftConfig, info: ModelInfo) -> list[str]:
     if not methods:
         out.append("the configuration has no PEFT modules")
     return out
+
+
+def prefix_version_problems(model_config: Any) -> list[str]:
+    """Why the installed peft cannot run prefix-tuning on this model's classes, or nothing.
+
+    peft's prefix-tuning hands the prefix to the model as ``past_key_values``, and refuses
+    ("Model does not support past key values") when neither the sequence-classification model
+    nor its backbone takes that argument. transformers 5.24 renamed it (``cache``) in every
+    family, so peft 0.21.2 cannot run prefix-tuning beside it: the export is refused then,
+    naming both versions, rather than written for a model that cannot load it.
+    """
+    import inspect
+
+    import peft
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
+
+    classes = []
+    for mapping in (MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING):
+        try:
+            classes.append(mapping[type(model_config)])
+        except KeyError:
+            continue
+    if any("past_key_values" in inspect.signature(cls.forward).parameters for cls in classes):
+        return []
+    names = " and ".join(f"{cls.__name__}.forward" for cls in classes) or "the model"
+    return [f"prefix_length: peft {peft.__version__} passes the prefix as past_key_values, which {names} of "
+            f"transformers {transformers.__version__} do not accept; peft's prefix-tuning cannot run with this pair "
+            "of versions"]
 
 
 def check(config: PeftConfig, info: ModelInfo) -> None:

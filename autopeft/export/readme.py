@@ -1,4 +1,11 @@
-"""The ``README.md`` written beside every export: where it came from and how to load it."""
+"""The ``README.md`` written beside every export: where it came from and how to load it.
+
+Counts: a study's ``trainable_params`` are the PEFT modules' parameters, the task head excluded
+(the number the sampler, ``--max-params``, the Pareto table and the dashboard show). The head
+trains too, so what a loaded export reports as trainable (HF peft's
+``print_trainable_parameters()``, which counts ``modules_to_save``; ``train.py``'s check) is
+"X PEFT params + Y head params", and the README says both.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from transformers import AutoModelForSequenceClassification
 
 model = AutoModelForSequenceClassification.from_pretrained("{model}", num_labels={num_labels})
 model = get_peft_model(model, PeftConfig.from_pretrained("{out_dir}"))
-model.print_trainable_parameters()  # {expected} trainable, as the study recorded
+model.print_trainable_parameters()  # {expected} trainable = {peft_params} PEFT params (autopeft's count) + {head_params} head params (modules_to_save)
 ```""",
     "autopeft": """```python
 import autopeft
@@ -19,7 +26,9 @@ from transformers import AutoModelForSequenceClassification
 
 model = AutoModelForSequenceClassification.from_pretrained("{model}", num_labels={num_labels})
 autopeft.apply(model, autopeft.load_config("{out_dir}/autopeft_config.json"))
-print(autopeft.trainable_summary(model).trainable_params)  # {expected}, as the study recorded
+counts = autopeft.trainable_summary(model)
+print(counts.peft_params)  # {peft_params} PEFT params, autopeft's count (the task head excluded)
+print(counts.head_params)  # {head_params} head params, trained beside them ({expected} trainable in all)
 ```""",
     "adapters": """AdapterHub `adapters` needs **transformers 4.x** (it does not install beside transformers 5):
 
@@ -31,7 +40,7 @@ from transformers import AutoModelForSequenceClassification
 model = AutoModelForSequenceClassification.from_pretrained("{model}", num_labels={num_labels})
 adapters.init(model)
 model.add_adapter("autopeft", config=AdapterConfig.load("{out_dir}/adapters_config.json"))
-model.train_adapter("autopeft")  # freezes the backbone; unfreeze the task head to match the study
+model.train_adapter("autopeft")  # freezes the backbone; unfreeze the task head ({head_params} params) to train it as the study did
 ```
 
 Mapping: `serial_adapter` -> sequential bottleneck after the FFN output (`output_adapter`),
@@ -49,21 +58,43 @@ python train.py --max-steps 5               # smoke test
 ```
 
 `train.py` trains at full fidelity (see its SETTINGS block) with HF `Trainer` and writes the
-trained adapter and task head to `trained/`.""",
+trained adapter and task head to `trained/`. It first checks that {expected} parameters train:
+{peft_params} PEFT params (autopeft's count) + {head_params} head params.""",
+}
+
+
+#: Source keys listed under "Where it came from", with the label each is written under.
+SOURCE_LABELS = {
+    "study": "study", "storage": "storage", "config_file": "config_file", "trial": "trial", "selection": "selection",
+    "score": "score", "metrics": "metrics",
+    "trainable_params": "trainable_params (PEFT modules, the task head excluded)",
+    "percent_params": "percent_params (of the backbone: embeddings + layers)",
+    "task": "task", "data_dir": "data_dir",
 }
 
 
 def render(fmt: str, files: list[str], *, source: dict[str, Any], model: str | None, num_labels: int, expected: int | None,
-           summary: str, peft_params: int, out_dir: str, backend: str | None = None) -> str:
+           summary: str, peft_params: int, out_dir: str, backend: str | None = None, head_params: int | None = None) -> str:
+    """The README text. ``peft_params``: the config's PEFT count (the study's); ``head_params``:
+    the task head's; ``expected``: what the loaded export trains (their sum)."""
+    if head_params is None and expected is not None:
+        head_params = expected - peft_params
     lines = [f"# autopeft export ({fmt})", "", "## Where it came from", ""]
-    for key in ("study", "storage", "config_file", "trial", "selection", "score", "metrics", "trainable_params", "percent_params", "task", "data_dir"):
+    for key, label in SOURCE_LABELS.items():
         if source.get(key) is not None:
-            lines.append(f"- {key}: {source[key]}")
-    lines += [f"- model: {model}", f"- PEFT parameters: {peft_params}; trainable with the task head: {expected}", "",
+            lines.append(f"- {label}: {source[key]}")
+    stored = source.get("trainable_params")
+    if stored is not None and stored != peft_params:
+        lines.append(f"- note: the study stored {stored} trainable params, this configuration has {peft_params} PEFT params "
+                     "(a study recorded before autopeft counted the PEFT modules only)")
+    lines += [f"- model: {model}",
+              f"- PEFT parameters: {peft_params} (autopeft's count, a study's trainable_params); the task head's {head_params} parameters "
+              f"train beside them: {expected} trainable = {peft_params} PEFT params + {head_params} head params", "",
               "Configuration (per layer):", "", "```", summary, "```", "", "## Files", ""]
     lines += [f"- `{name}`" for name in files] + ["", "## How to load it", ""]
     kinds = [fmt] if fmt != "script" else ["script", backend or "autopeft"]
     for kind in kinds:
-        lines.append(LOADING[kind].format(model=model, num_labels=num_labels, expected=expected, out_dir=out_dir))
+        lines.append(LOADING[kind].format(model=model, num_labels=num_labels, expected=expected, out_dir=out_dir,
+                                          peft_params=peft_params, head_params=head_params))
         lines.append("")
     return "\n".join(lines)

@@ -102,7 +102,12 @@ def render(settings: dict[str, Any]) -> str:
 
 def write(config: PeftConfig, info: ModelInfo, out_dir: str, *, task: str | None, data_dir: str | None = None,
           fidelity: Any = None, seed: int = 0, backend: str = "auto", expected_trainable_params: int | None = None,
-          source: dict[str, Any] | None = None) -> list[str]:
+          peft_params: int | None = None, head_params: int | None = None, source: dict[str, Any] | None = None) -> list[str]:
+    """Write the config (peft or autopeft backend) and ``train.py`` into ``out_dir``.
+
+    ``expected_trainable_params`` is what ``train.py`` must find trainable: the PEFT modules
+    (``peft_params``, the study's count) plus the task head (``head_params``), which trains too.
+    """
     if backend not in BACKENDS:
         raise ExportError(f"script backend {backend!r}: expected one of {list(BACKENDS)}")
     if not task:
@@ -119,6 +124,8 @@ def write(config: PeftConfig, info: ModelInfo, out_dir: str, *, task: str | None
         "backend": backend,
         "config_file": files[0],
         "expected_trainable_params": expected_trainable_params,
+        "expected_peft_params": peft_params,
+        "expected_head_params": head_params,
         "hyperparameters": hyperparameters(fidelity, seed),
         "source": source or {},
     }

@@ -277,9 +277,12 @@ def main(argv=None) -> int:
     model, tokenizer = build_model(SETTINGS, args.model, task)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     expected = SETTINGS.get("expected_trainable_params")
-    print(f"trainable parameters: {trainable} (the study recorded {expected})")
+    # The study counts the PEFT modules only; the task head trains beside them, so the model here
+    # trains expected = PEFT params + head params.
+    parts = f"{SETTINGS.get('expected_peft_params')} PEFT params (autopeft's count) + {SETTINGS.get('expected_head_params')} head params"
+    print(f"trainable parameters: {trainable} (expected {expected} = {parts})")
     if expected is not None and args.model == SETTINGS["model"] and trainable != expected:
-        sys.exit(f"train.py: {trainable} trainable parameters, but the study recorded {expected}; "
+        sys.exit(f"train.py: {trainable} trainable parameters, but the export expects {expected} = {parts}; "
                  "the configuration did not load as exported")
     train = tokenize(subset(load_split(task, "train", data_dir), args.max_train_examples), task, tokenizer, args.max_seq_length)
     evaluation = tokenize(subset(load_split(task, "validation", data_dir), args.max_eval_examples), task, tokenizer,

@@ -63,21 +63,45 @@ class Fidelity:
     # ------------------------------------------------------------------ presets
     @classmethod
     def preset(cls, name: str) -> "Fidelity":
-        """``quick`` (minutes on a CPU), ``standard`` or ``full`` (whole training split)."""
+        """One of :data:`PRESETS`: ``tiny``, ``quick``, ``standard`` or ``full``."""
         try:
             return PRESETS[name]
         except KeyError:
             raise ConfigError(f"fidelity: unknown preset {name!r}; use one of {sorted(PRESETS)} or explicit knobs") from None
 
     @classmethod
+    def parse(cls, text: str) -> "Fidelity":
+        """``"quick"`` or ``"PRESET:key=value,key=value"`` (values in YAML: ``null``, ``3e-3``,
+        ``true``) -> a Fidelity. Works for every preset; a bad key or value raises ConfigError
+        naming it."""
+        import yaml
+
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"fidelity: expected PRESET or PRESET:key=value,..., got {text!r}")
+        preset, _, overrides = text.strip().partition(":")
+        changes: dict[str, Any] = {}
+        for item in filter(None, (part.strip() for part in overrides.split(","))):
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip():
+                raise ConfigError(f"fidelity {text!r}: expected PRESET or PRESET:key=value,key=value, got {item!r}")
+            changes[key.strip()] = _scalar(yaml.safe_load(value))
+        base = cls.preset(preset.strip()).to_dict()
+        reject_unknown_keys(f"fidelity {text!r}", changes, set(base))
+        try:
+            return cls.from_dict({**base, **changes})
+        except TypeError as exc:
+            raise ConfigError(f"fidelity {text!r}: {exc}") from None
+
+    @classmethod
     def resolve(cls, value: "Fidelity | str | Mapping[str, Any] | None") -> "Fidelity":
-        """A Fidelity from itself, a preset name, a dict, or ``None`` (quick)."""
+        """A Fidelity from itself, a preset name or ``PRESET:key=value,...``, a dict, or
+        ``None`` (:data:`DEFAULT_PRESET`)."""
         if value is None:
-            return PRESETS["quick"]
+            return PRESETS[DEFAULT_PRESET]
         if isinstance(value, Fidelity):
             return value
         if isinstance(value, str):
-            return cls.preset(value)
+            return cls.parse(value)
         if isinstance(value, Mapping):
             return cls.from_dict(value)
         raise ConfigError(f"fidelity: expected a Fidelity, a preset name or a dict, got {type(value).__name__}")
@@ -98,6 +122,16 @@ class Fidelity:
         return cls(**dict(data))
 
 
+def _scalar(value: Any) -> Any:
+    """YAML 1.1 reads ``3e-3`` (no dot) as a string: numbers written so become floats."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _positive_int(name: str, value: Any, *, optional: bool = False) -> None:
     if value is None and optional:
         return
@@ -114,9 +148,18 @@ def _positive_number(name: str, value: Any, *, optional: bool = False) -> None:
         raise ConfigError(f"fidelity.{name}: expected a positive finite number{hint}, got {value!r}")
 
 
-#: Preset name -> Fidelity. "quick" runs in about a minute per trial for MiniLM on 2 CPU cores.
+#: Preset name -> Fidelity. Steps are optimiser steps of ``batch_size`` examples; the measured
+#: signal of each preset (rank correlation with a longer reference, seed noise against the
+#: spread across configurations) is in ``benchmarks/results/proxy_fidelity.md``.
 PRESETS: dict[str, Fidelity] = {
-    "quick": Fidelity(),
-    "standard": Fidelity(max_train_examples=4000, epochs=2.0, max_eval_examples=2000, timeout_s=3600.0),
+    # 16 steps of 16 examples of 64 tokens, 256 scored: a smoke test (seconds a trial).
+    "tiny": Fidelity(max_train_examples=256, batch_size=16, max_seq_length=64, max_eval_examples=256, timeout_s=600.0),
+    # 32 steps of 16 examples of 64 tokens, 500 scored: the default search budget and the quick start's.
+    "quick": Fidelity(max_train_examples=512, batch_size=16, max_seq_length=64, max_eval_examples=500),
+    # 160 steps (5x quick) over the whole training split, 2,000 scored: the calibration reference.
+    "standard": Fidelity(max_train_examples=None, max_steps=160, batch_size=16, max_seq_length=64, max_eval_examples=2000, timeout_s=3600.0),
+    # 3 epochs of the whole training split at 256 tokens, all scored: the final training.
     "full": Fidelity(max_train_examples=None, epochs=3.0, max_seq_length=256, max_eval_examples=None, timeout_s=None),
 }
+#: The fidelity of a search or an evaluation that names none.
+DEFAULT_PRESET = "quick"

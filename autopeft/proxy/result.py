@@ -11,6 +11,13 @@ from autopeft.errors import ConfigError
 
 STATUSES = ("ok", "failed")
 
+#: A trial whose predictions put at least this share of the evaluation examples in one class has
+#: collapsed to a constant predictor: its score says nothing about the configuration.
+COLLAPSE_SHARE = 0.95
+#: A score within this many points (of the metric's 0-1 scale) of the constant predictor's is
+#: "at chance": the configuration did not learn the task at this fidelity.
+CHANCE_MARGIN = 0.02
+
 
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
@@ -25,14 +32,22 @@ class TrialResult:
     Attributes:
         score: the task's main metric (``None`` when the trial failed).
         metrics: every metric of the task on the evaluation examples.
-        trainable_params: parameters that trained: PEFT modules plus the task head.
-        percent_params: ``trainable_params`` as a percentage of the frozen backbone's parameters.
+        trainable_params: the PEFT modules' parameters, the task head excluded: the one count
+            the sampler, ``--max-params``, the store, the dashboard and every export show.
+        percent_params: ``trainable_params`` as a percentage of the backbone's parameters
+            (embeddings + layers, :func:`autopeft.architectures.backbone_params`).
         adapter_bytes: size of the PEFT modules' weights (task head excluded) in their dtype:
             what one stores per configuration.
         peak_memory_mb: peak process RSS on CPU; ``torch.cuda.max_memory_allocated`` on GPU.
         time_load_s: backbone copy, config injection and data loading (tokenisation is cached).
         time_train_s, time_eval_s: training and evaluation wall time.
         examples_per_s: training examples processed per second of training.
+        majority_share: share of the evaluation predictions in the most-predicted class
+            (classification; ``None`` for regression): 1.0 means a constant predictor.
+        chance_score: the main metric of the best constant predictor on the same evaluation
+            examples (majority accuracy; F1 0.813 on MRPC; MCC 0 on CoLA; 0 for regression).
+        head_params: trainable parameters of the task head (reported beside, never inside,
+            ``trainable_params``).
         status: "ok" or "failed"; error: why it failed (``"<reason>: <detail>"``, reason one of
             nan_loss, diverged, oom, timeout, error), else ``None``.
     """
@@ -47,12 +62,27 @@ class TrialResult:
     time_train_s: float = 0.0
     time_eval_s: float = 0.0
     examples_per_s: float | None = None
+    majority_share: float | None = None
+    chance_score: float | None = None
+    head_params: int | None = None
     status: str = "ok"
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def collapsed(self) -> bool:
+        """The predictions collapsed to (nearly) one class: see :data:`COLLAPSE_SHARE`."""
+        return self.majority_share is not None and self.majority_share >= COLLAPSE_SHARE
+
+    @property
+    def at_chance(self) -> bool:
+        """Collapsed, or scored within :data:`CHANCE_MARGIN` of the constant predictor."""
+        if self.collapsed:
+            return True
+        return self.score is not None and self.chance_score is not None and self.score <= self.chance_score + CHANCE_MARGIN
 
     @property
     def failure_reason(self) -> str | None:

@@ -13,6 +13,7 @@ import gc
 import time
 from typing import Any
 
+from autopeft.architectures import backbone_params
 from autopeft.config import PeftConfig
 from autopeft.errors import AutoPeftError, ConfigError
 from autopeft.proxy.cache import BackboneCache, default_cache, default_model
@@ -65,6 +66,22 @@ class _Memory:
 
             return torch.cuda.max_memory_allocated(self.device) / 2**20
         return self.peak_bytes / 2**20
+
+
+def prediction_spread(task: Any, predictions: Any, references: Any) -> tuple[float | None, float]:
+    """(share of the predictions in the most-predicted class, the main metric of the best
+    constant predictor on the same references). Regression: (None, 0.0), since a constant
+    prediction has no correlation with the labels."""
+    import numpy as np
+
+    if task.kind == "regression" or len(predictions) == 0:
+        return None, 0.0
+    counts = np.bincount(np.asarray(predictions, dtype=np.int64), minlength=task.num_labels)
+    constant = max(
+        task.compute_metrics(np.full(len(references), label), references)[task.main_metric]
+        for label in range(task.num_labels)
+    )
+    return float(counts.max() / counts.sum()), float(constant)
 
 
 def _as_task(task: Any, data_dir: str | None) -> Any:
@@ -127,8 +144,9 @@ def evaluate(
         apply(net, config)
         counts = trainable_summary(net)
         peft_dtype = next((p.dtype for n, p in net.named_parameters() if "autopeft_" in n), torch.float32)
-        result.trainable_params = counts.trainable_params
-        result.percent_params = 100.0 * counts.trainable_params / max(1, counts.frozen_params)
+        result.trainable_params = counts.peft_params
+        result.head_params = counts.head_params
+        result.percent_params = 100.0 * counts.peft_params / backbone_params(template.config)
         result.adapter_bytes = counts.peft_params * torch.empty((), dtype=peft_dtype).element_size()
         net.to(target)
         result.time_load_s = time.perf_counter() - start
@@ -145,6 +163,7 @@ def evaluate(
         result.metrics = task.compute_metrics(predictions, references)
         result.time_eval_s = time.perf_counter() - eval_start
         result.score = result.metrics[task.main_metric]
+        result.majority_share, result.chance_score = prediction_spread(task, predictions, references)
         result.status = "ok"
     except Exception as exc:  # a bad trial never crashes the caller; bad input does
         if isinstance(exc, AutoPeftError) and phase == "setup":

@@ -96,21 +96,36 @@ class SearchLoop:
     def _analytic(self, params: dict[str, Any]) -> Any:
         return self.plan.space.build(params, self.plan.model_config)
 
-    def _sampler(self, warm_trials: list[Any], seed_offset: int = 0) -> tuple[Any, bool]:
-        plan = self.plan
-        mc = plan.model_config
-        known = {}
-        for index, objective in enumerate(plan.objectives):
+    def config_params(self, params: dict[str, Any]) -> int:
+        """Trainable PEFT parameters (task head excluded) of the config the space builds from
+        ``params``: the one count the sampler's known objective, ``--max-params``, the stored
+        ``params`` objective and the stored result share (a trial's is checked in ``_record``)."""
+        return self._analytic(params).num_trainable_params(self.plan.model_config)
+
+    def known_objectives(self) -> dict[int, Any]:
+        """Objective index -> ``callable(params) -> float`` for the objectives the config alone
+        determines (``params``, ``adapter_bytes``), handed to the sampler."""
+        mc = self.plan.model_config
+        known: dict[int, Any] = {}
+        for index, objective in enumerate(self.plan.objectives):
             if objective.name == "params":
-                known[index] = lambda p: float(self._analytic(p).num_trainable_params(mc))
+                known[index] = lambda p: float(self.config_params(p))
             elif objective.name == "adapter_bytes":
                 known[index] = lambda p: float(self._analytic(p).num_bytes(mc))
-        constraint = None
-        if plan.max_params is not None:
-            limit = plan.max_params
-            constraint = lambda p: self._analytic(p).num_trainable_params(mc) <= limit  # noqa: E731
-        return make_sampler(plan.sampler, seed=plan.seed + seed_offset, known_objectives=known, constraint=constraint,
-                            warm_start_trials=warm_trials, search_space=plan.space.distributions(mc))
+        return known
+
+    def params_constraint(self) -> Any:
+        """``callable(params) -> bool``: within ``--max-params`` (None without a limit)."""
+        limit = self.plan.max_params
+        if limit is None:
+            return None
+        return lambda p: self.config_params(p) <= limit
+
+    def _sampler(self, warm_trials: list[Any], seed_offset: int = 0) -> tuple[Any, bool]:
+        plan = self.plan
+        return make_sampler(plan.sampler, seed=plan.seed + seed_offset, known_objectives=self.known_objectives(),
+                            constraint=self.params_constraint(), warm_start_trials=warm_trials,
+                            search_space=plan.space.distributions(plan.model_config))
 
     def _warm_start_trials(self, storage: Any) -> list[Any]:
         import optuna
@@ -148,6 +163,9 @@ class SearchLoop:
                 raise SearchError(f"--objectives: study {plan.study_name!r} optimises {plan.existing_meta.get('objectives')}; resume it with the same objectives")
         else:
             study = optuna.create_study(study_name=plan.study_name, storage=storage, sampler=sampler, directions=plan.directions)
+            with warnings.catch_warnings():  # experimental in Optuna; names the objectives for Optuna's own CLI and dashboard
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names([o.name for o in plan.objectives])
             if warm and not used_warm:
                 directions = plan.directions
                 front = [warm[i] for i in non_dominated([t.values for _, t in warm], directions)]
@@ -304,13 +322,17 @@ class SearchLoop:
             self.state.message = f"trial {number}: {error[:80]}"
             return
         result = outcome["result"]
-        result.setdefault("trainable_params", None)
-        if result.get("trainable_params") is None:
-            result["trainable_params"] = n_params
-        if result.get("percent_params") is None:
-            result["percent_params"] = 100.0 * result["trainable_params"] / plan.backbone_params
+        mismatch = _count_mismatch(result.get("trainable_params"), result.get("percent_params"), n_params, plan.backbone_params)
+        if mismatch and result.get("status") == "ok":
+            # The sampler learnt, and --max-params checked, the config's own count: a result that
+            # counts otherwise (the task head included, another denominator) would put another
+            # number in the store, so the trial fails saying so instead.
+            result["status"], result["error"] = "failed", f"count_mismatch: {mismatch}"
+        # The store keeps the config's count whatever the objective said (the error keeps that).
+        result["trainable_params"] = n_params
+        result["percent_params"] = 100.0 * n_params / plan.backbone_params
         if result.get("adapter_bytes") is None:
-            result["adapter_bytes"] = result["trainable_params"] * 4
+            result["adapter_bytes"] = n_params * 4
         timings = dict(outcome["timings"])
         trial.set_user_attr("result", _jsonable(result))
         trial.set_user_attr("worker", {**outcome["worker"], "driver_host": self.driver["host"], "driver_pid": self.driver["pid"]})
@@ -530,6 +552,19 @@ class _LazyPool:
     def stop(self) -> None:
         if self.pool is not None:
             self.pool.stop()
+
+
+def _count_mismatch(counted: Any, percent: Any, n_params: int, backbone: int) -> str | None:
+    """Why a result's ``trainable_params`` / ``percent_params`` differ from the config's PEFT
+    count ``n_params`` and ``100 * n_params / backbone``, or None when they agree."""
+    if counted is not None and counted != n_params:
+        return (f"the objective counted {counted} trainable params, the config has {n_params} PEFT params; "
+                "trainable_params must count the PEFT modules only (report the task head as head_params)")
+    expected = 100.0 * n_params / backbone
+    if isinstance(percent, (int, float)) and not math.isclose(float(percent), expected, rel_tol=1e-9, abs_tol=1e-12):
+        return (f"the objective reported percent_params {percent}, the config's PEFT params are {expected} % of the "
+                f"backbone's {backbone} (embeddings + layers, autopeft.architectures.backbone_params)")
+    return None
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -22,13 +22,7 @@ from autopeft.service.trial_fn import DEFAULT_OBJECTIVE_FN, resolve
 from autopeft.store.records import META_KEY
 from autopeft.store.storage import check_reachable, sqlite_path
 
-DEFAULT_FIDELITY = "quick"
-#: Fidelity names of the search service on top of the proxy's presets. ``tiny`` is the quick
-#: start's budget: 600 training examples of 64 tokens in steps of 16, 200 scored (about 30-60 s a
-#: trial for MiniLM on 2 CPU cores).
-FIDELITY_ALIASES = {
-    "tiny": "quick:max_train_examples=600,batch_size=16,max_eval_examples=200,max_seq_length=64",
-}
+DEFAULT_FIDELITY = "quick"  # autopeft.proxy.fidelity.DEFAULT_PRESET, without importing the proxy
 
 
 @dataclass
@@ -118,22 +112,12 @@ def _fidelity_detail(name: str, objective_fn: str) -> Any:
     (what workers receive and the store records). Plugged-in objectives get the text as is."""
     if objective_fn != DEFAULT_OBJECTIVE_FN:
         return name
-    try:
-        from autopeft.proxy import Fidelity
-    except ImportError:
-        return name
-    import yaml
+    from autopeft.errors import ConfigError
+    from autopeft.proxy.fidelity import Fidelity
 
-    preset, _, overrides = FIDELITY_ALIASES.get(name, name).partition(":")
-    changes: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in overrides.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise SearchError(f"--fidelity {name!r}: expected PRESET or PRESET:key=value,key=value, got {item!r}")
-        changes[key.strip()] = yaml.safe_load(value)
     try:
-        return Fidelity.from_dict({**Fidelity.preset(preset).to_dict(), **changes}).to_dict()
-    except (KeyError, ValueError, TypeError) as exc:
+        return Fidelity.parse(name).to_dict()
+    except ConfigError as exc:
         raise SearchError(f"--fidelity {name!r}: {exc}") from None
 
 

@@ -5,10 +5,18 @@ benchmark (they exercise the whole loop, store and Ray, without training anythin
 CPU. ``sleepy``: writes its process id to ``$AUTOPEFT_TEST_PIDDIR/<trial>.pid`` and sleeps
 ``AUTOPEFT_TEST_TRIAL_SECONDS``, so a test can kill the worker mid-trial. The score is a fixed
 function of the config, so fronts are reproducible.
+
+Each returns every field a real trial (:func:`autopeft.proxy.evaluate`) returns, counted the same
+way: ``trainable_params`` the PEFT modules only, ``head_params`` the task head beside it,
+``percent_params`` against :func:`autopeft.architectures.backbone_params`, ``majority_share`` and
+``chance_score`` of a (fictitious) balanced two-class evaluation. The search loop checks the
+count against the config it sent, so a count that drifts from the loop's fails a test instead of
+being filled in behind it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import time
@@ -26,12 +34,54 @@ def _score(config: Any) -> float:
     return 0.5 + 0.4 * (1 - 1 / (1 + size / 200)) + 0.05 * noise
 
 
-def _result(config: Any, started: float) -> dict[str, Any]:
-    return {"score": _score(config), "metrics": {"accuracy": _score(config)}, "status": "ok", "error": None, "time_train_s": time.perf_counter() - started}
+@functools.lru_cache(maxsize=8)
+def _model_config(model: str) -> Any:
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(model)
+
+
+def head_params(model_config: Any) -> int:
+    """Parameters of the sequence-classification head transformers puts on ``model_config``
+    (``num_labels`` outputs), from the config alone: what :func:`autopeft.trainable_summary`
+    reports as ``head_params`` (BERT: the classifier, its pooler is part of the frozen backbone;
+    RoBERTa, ELECTRA, DistilBERT and DeBERTa-v2: a dense layer before it; decoders: an unbiased
+    score layer)."""
+    from autopeft.architectures import dims_of, family_for
+
+    labels = int(getattr(model_config, "num_labels", 2))
+    hidden = dims_of(model_config).hidden
+    family = family_for(model_config).name
+    if family in ("gpt2", "llama"):
+        return hidden * labels
+    if family == "bert":
+        return hidden * labels + labels
+    return hidden * hidden + hidden + hidden * labels + labels
+
+
+def _result(model: str, config: Any, started: float) -> dict[str, Any]:
+    from autopeft.architectures import backbone_params
+
+    mc = _model_config(model)
+    n_params = config.num_trainable_params(mc)
+    score = _score(config)
+    return {
+        "score": score,
+        "metrics": {"accuracy": score},
+        "trainable_params": n_params,
+        "percent_params": 100.0 * n_params / backbone_params(mc),
+        "adapter_bytes": 4 * n_params,
+        "head_params": head_params(mc),
+        "majority_share": 0.5,
+        "chance_score": 0.5,
+        "status": "ok",
+        "error": None,
+        "time_train_s": time.perf_counter() - started,
+    }
 
 
 def zero_cost(model: str, task: str, config: Any, fidelity: Any = "quick", seed: int = 0, *, data_dir: Any = None, device: Any = None) -> dict[str, Any]:
-    return _result(config, time.perf_counter())
+    return _result(model, config, time.perf_counter())
 
 
 def cpu_bound(model: str, task: str, config: Any, fidelity: Any = "quick", seed: int = 0, *, data_dir: Any = None, device: Any = None) -> dict[str, Any]:
@@ -41,7 +91,7 @@ def cpu_bound(model: str, task: str, config: Any, fidelity: Any = "quick", seed:
     while time.perf_counter() - started < seconds:
         for i in range(10_000):
             x = (x * 31 + i) % 1_000_003
-    return _result(config, started)
+    return _result(model, config, started)
 
 
 def sleepy(model: str, task: str, config: Any, fidelity: Any = "quick", seed: int = 0, *, data_dir: Any = None, device: Any = None) -> dict[str, Any]:
@@ -55,7 +105,7 @@ def sleepy(model: str, task: str, config: Any, fidelity: Any = "quick", seed: in
             fh.write(str(os.getpid()))
         os.replace(path + ".tmp", path)
     time.sleep(float(os.environ.get("AUTOPEFT_TEST_TRIAL_SECONDS", "2")))
-    return _result(config, started)
+    return _result(model, config, started)
 
 
 def failing(model: str, task: str, config: Any, fidelity: Any = "quick", seed: int = 0, *, data_dir: Any = None, device: Any = None) -> dict[str, Any]:

@@ -10,26 +10,18 @@ tests and the orchestration benchmark plug in cheap objectives from
 from __future__ import annotations
 
 import importlib
+from dataclasses import fields
 from typing import Any, Callable
 
+from autopeft.proxy.result import TrialResult  # a plain dataclass: no torch
 from autopeft.service.errors import SearchError
 
 DEFAULT_OBJECTIVE_FN = "autopeft.proxy:evaluate"
-#: Fields every result dict has after :func:`normalize_result`.
-RESULT_FIELDS = (
-    "score",
-    "metrics",
-    "trainable_params",
-    "percent_params",
-    "adapter_bytes",
-    "peak_memory_mb",
-    "time_load_s",
-    "time_train_s",
-    "time_eval_s",
-    "examples_per_s",
-    "status",
-    "error",
-)
+#: Fields every result dict has after :func:`normalize_result`: those of
+#: :class:`autopeft.proxy.TrialResult` (the one definition of a trial's result), so a field added
+#: there (``head_params``, ``majority_share``, ``chance_score``) reaches the store without being
+#: listed twice.
+RESULT_FIELDS = tuple(f.name for f in fields(TrialResult))
 
 
 def resolve(path: str) -> Callable[..., Any]:

@@ -22,6 +22,7 @@ import logging
 import math
 from typing import Any
 
+from autopeft.store.calibrations import CALIBRATION_KEY
 from autopeft.store.read import StudySummary, TrialRecord, build_record
 from autopeft.store.records import META_KEY
 
@@ -95,7 +96,7 @@ def _trials(conn: Any, study_id: int, objectives: list[str]) -> list[TrialRecord
 
 
 def _summaries(conn: Any) -> list[StudySummary]:
-    """Every study's summary from aggregate queries (no trial is loaded)."""
+    """Every study's summary from aggregate queries (no trial is loaded), calibrations left out."""
     counts: dict[int, dict[str, int]] = {}
     for study_id, state, n in _rows(conn, "SELECT study_id, state, COUNT(*) FROM trials GROUP BY study_id, state"):
         counts.setdefault(study_id, {})[str(state)] = int(n)
@@ -117,8 +118,13 @@ def _summaries(conn: Any) -> list[StudySummary]:
         study_id: (_when(first), _when(last))
         for study_id, first, last in _rows(conn, "SELECT study_id, MIN(datetime_start), MAX(datetime_complete) FROM trials GROUP BY study_id")
     }
+    calibrations = {
+        study_id for (study_id,) in _rows(conn, "SELECT study_id FROM study_user_attributes WHERE key = :k", k=CALIBRATION_KEY)
+    }
     out = []
     for study_id, name, directions, meta in _study_rows(conn):
+        if study_id in calibrations:  # autopeft calibrate's studies: not searches, left out as list_studies does
+            continue
         objectives = _objectives(meta, len(directions))
         c, b = counts.get(study_id, {}), baselines.get(study_id, {})
         score_at = objectives.index("score") if "score" in objectives else None
@@ -151,7 +157,8 @@ def _fallback(exc: Exception, what: str) -> None:
 
 
 def read_studies(storage: Any) -> list[StudySummary]:
-    """What :func:`autopeft.store.list_studies` returns, from aggregate queries (oldest first)."""
+    """What :func:`autopeft.store.list_studies` returns, from aggregate queries (oldest first):
+    every study but the calibrations."""
     try:
         with _engine(storage).connect() as conn:
             return _summaries(conn)

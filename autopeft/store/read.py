@@ -101,11 +101,38 @@ class TrialRecord:
 
     @property
     def trainable_params(self) -> int | None:
+        """Trainable PEFT parameters, the task head excluded (the ``params`` objective)."""
         return self.result.get("trainable_params")
 
     @property
     def percent_params(self) -> float | None:
+        """``trainable_params`` as a percentage of the backbone (embeddings + layers)."""
         return self.result.get("percent_params")
+
+    @property
+    def head_params(self) -> int | None:
+        """Trainable parameters of the task head, reported beside ``trainable_params``."""
+        return self.result.get("head_params")
+
+    @property
+    def majority_share(self) -> float | None:
+        """Share of the evaluation predictions in the most-predicted class (None: regression, or
+        a trial stored before it was measured)."""
+        return self.result.get("majority_share")
+
+    @property
+    def chance_score(self) -> float | None:
+        """The main metric of the best constant predictor on the same evaluation examples."""
+        return self.result.get("chance_score")
+
+    @property
+    def collapsed(self) -> bool:
+        """The trial's predictions collapsed to (nearly) one class, so its score says nothing
+        about the configuration (``majority_share >= autopeft.proxy.result.COLLAPSE_SHARE``)."""
+        from autopeft.proxy.result import COLLAPSE_SHARE  # a plain module: no torch
+
+        share = self.majority_share
+        return isinstance(share, (int, float)) and not isinstance(share, bool) and share >= COLLAPSE_SHARE
 
     def peft_config(self) -> Any:
         """The trial's :class:`autopeft.PeftConfig` (None if it never got one)."""
@@ -118,6 +145,7 @@ class TrialRecord:
         for key in ("datetime_start", "datetime_complete"):
             out[key] = out[key].isoformat() if out[key] else None
         out["duration_s"] = self.duration_s
+        out["collapsed"] = self.collapsed
         out.pop("user_attrs")
         return out
 
@@ -180,11 +208,18 @@ def _record(trial: Any, objectives: list[str]) -> TrialRecord:
 
 # --------------------------------------------------------------------------- public API
 def list_studies(storage: Any) -> list[StudySummary]:
-    """Every study in the store, oldest first."""
+    """Every study in the store, oldest first, except calibrations (``autopeft calibrate``
+    stores each as a study of its own, :mod:`autopeft.store.calibrations`)."""
     import optuna
 
+    from autopeft.store.calibrations import is_calibration_study
+
     storage = _storage(storage)
-    return [_summary(optuna.load_study(study_name=s.study_name, storage=storage)) for s in storage.get_all_studies()]
+    return [
+        _summary(optuna.load_study(study_name=s.study_name, storage=storage))
+        for s in storage.get_all_studies()
+        if not is_calibration_study(s.user_attrs)
+    ]
 
 
 def load_study_summary(storage: Any, study: str) -> StudySummary:
@@ -255,6 +290,10 @@ def records_frame(records: Sequence[TrialRecord], objectives: Sequence[str] = ()
         row.update(
             trainable_params=r.result.get("trainable_params"),
             percent_params=r.result.get("percent_params"),
+            head_params=r.result.get("head_params"),
+            majority_share=r.result.get("majority_share"),
+            chance_score=r.result.get("chance_score"),
+            collapsed=r.collapsed,
             adapter_bytes=r.result.get("adapter_bytes"),
             peak_memory_mb=r.result.get("peak_memory_mb"),
             time_train_s=r.result.get("time_train_s"),
@@ -284,20 +323,24 @@ def non_dominated(points: Sequence[Sequence[float]], directions: Sequence[str]) 
     return keep
 
 
-def pareto_front(storage: Any, study: str, *, include_baselines: bool = False) -> list[TrialRecord]:
+def pareto_front(storage: Any, study: str, *, include_baselines: bool = False, count_baselines: bool = False) -> list[TrialRecord]:
     """The non-dominated COMPLETE trials, best score first.
 
     Baselines are left out by default (they are the standard recipes the front is compared
-    with); ``include_baselines`` computes the front over both.
+    with); ``include_baselines`` computes the front over both and returns both.
+    ``count_baselines`` computes the front over both but returns only search trials: a search
+    configuration a baseline dominates is not on it (what the Pareto table, ``autopeft pareto``
+    and the dashboard rank, since a hand-designed recipe already does better than it).
     """
     loaded = _study(storage, study)
     meta = dict(loaded.user_attrs.get(META_KEY) or {})
     objectives = _objective_names(meta, len(loaded.directions))
     directions = [d.name.lower() for d in loaded.directions]
-    trials = [
-        t for t in loaded.get_trials(deepcopy=False, states=_complete()) if include_baselines or "baseline" not in t.user_attrs
-    ]
+    counted = include_baselines or count_baselines
+    trials = [t for t in loaded.get_trials(deepcopy=False, states=_complete()) if counted or "baseline" not in t.user_attrs]
     front = [_record(trials[i], objectives) for i in non_dominated([t.values for t in trials], directions)]
+    if not include_baselines:
+        front = [r for r in front if r.baseline is None]
     key = objectives[0]
     reverse = directions[0] == "maximize"
     front.sort(key=lambda r: (r.values or {}).get(key, 0.0), reverse=reverse)

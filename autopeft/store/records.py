@@ -17,7 +17,8 @@ META_KEY = "autopeft"
 #: Trial user attributes written by the search loop.
 TRIAL_KEYS = {
     "config": "the full PeftConfig as PeftConfig.to_dict()",
-    "result": "every field of the TrialResult (score, metrics, params, bytes, memory, timings, status, error)",
+    "result": "every field of the TrialResult (score, metrics, PEFT params with the task head excluded, head params, "
+              "bytes, memory, majority share and chance score of the predictions, timings, status, error)",
     "timings": "driver-side timings: queued, started and finished times, wall seconds on the worker",
     "worker": "host, node IP and process id of the worker that ran the trial",
     "error": "why the trial failed (worker death, exception text, interruption)",

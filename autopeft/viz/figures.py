@@ -1,11 +1,13 @@
 """Plotly figures of the dashboard (plain ``plotly.graph_objects``; no streamlit).
 
-Points are SVG scatter traces (not WebGL), so every plotted point is an element of the page
+The front's log x axis is labelled at powers of ten with SI suffixes (``1k 10k 100k 1M``,
+:func:`log_ticks`). Points are SVG scatter traces (not WebGL), so every plotted point is an element of the page
 that the browser test can count, and a study of a few thousand trials still draws at once.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Sequence
 
 from autopeft.viz.frames import cost_axis, front_line
@@ -16,21 +18,81 @@ BASELINE_COLOUR = "#1f77b4"
 #: Colours of the studies overlaid by :func:`compare_figure`, in order.
 STUDY_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
+#: Marker symbol of a trial whose predictions collapsed to one class (its score is the constant
+#: predictor's, see :attr:`autopeft.store.TrialRecord.collapsed`), by the trace's own symbol.
+COLLAPSED_SYMBOLS = {"circle": "x", "diamond": "diamond-x"}
+
 _HOVER = (
-    "trial %{customdata[0]}<br>score %{y:.4f}<br>params %{customdata[1]:,}"
+    "trial %{customdata[0]}<br>score %{y:.4f}%{customdata[4]}<br>PEFT params %{customdata[1]:,}"
     "<br>%{customdata[2]:.4f} % of backbone<br>%{customdata[3]}<extra></extra>"
 )
+
+
+def _collapse_note(points: Any) -> list[str]:
+    """The hover line of each point: empty, or why its score says nothing."""
+    notes = []
+    for collapsed, share, chance in zip(points["collapsed"].tolist(), points["majority_share"].tolist(), points["chance_score"].tolist()):
+        if not collapsed:
+            notes.append("")
+            continue
+        chance_text = "" if chance != chance or chance is None else f", chance {chance:.4f}"
+        notes.append(f" (collapsed: {100 * share:.0f} % of predictions in one class{chance_text})")
+    return notes
 
 
 def _custom(points: Any) -> list[list[Any]]:
     params = points["trainable_params"].fillna(0).astype("int64").tolist()
     percent = points["percent_params"].fillna(float("nan")).tolist()
     label = [f"baseline {b}: {s}" if isinstance(b, str) else s for b, s in zip(points["baseline"].tolist(), points["summary"].tolist())]
-    return [list(row) for row in zip(points["number"].tolist(), params, percent, label)]
+    return [list(row) for row in zip(points["number"].tolist(), params, percent, label, _collapse_note(points))]
 
 
-def _xaxis(axis: str, log: bool) -> dict[str, Any]:
-    return {"title": {"text": cost_axis(axis).label}, "type": "log" if log else "linear"}
+def _symbols(points: Any, symbol: str) -> list[str]:
+    """One marker symbol per point: ``symbol``, or its crossed variant where the trial collapsed."""
+    return [COLLAPSED_SYMBOLS[symbol] if c else symbol for c in points["collapsed"].tolist()]
+
+
+def si_text(value: float) -> str:
+    """A tick label with an SI suffix: ``1k``, ``20k``, ``1M``; below 1 as written (``0.01``)."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:g}{suffix}"
+    return f"{value:g}"
+
+
+def log_ticks(values: Sequence[float]) -> tuple[list[float], list[str], list[float]] | None:
+    """Ticks of a log axis over ``values``: ``(tickvals, ticktext, range)``.
+
+    Ticks sit at the powers of ten that enclose the positive values (``1k 10k 100k 1M``), with
+    2x and 5x between them when the values span two decades or less, labelled with SI suffixes
+    (:func:`si_text`); ``range`` (log10 units, as plotly takes it) shows exactly those decades, so
+    at least two labelled ticks are always on screen. Plotly's own log ticks label the minor
+    ticks ``2 3 ... 9`` and read as ``5 6 7 8 9 100k 2 3``. None when no value is positive.
+    """
+    positive = [float(v) for v in values if v is not None and v == v and float(v) > 0]
+    if not positive:
+        return None
+    low = math.floor(math.log10(min(positive)) + 1e-9)
+    high = math.ceil(math.log10(max(positive)) - 1e-9)
+    if high <= low:
+        high = low + 1
+    steps = (1, 2, 5) if high - low <= 2 else (1,)
+    ticks = [step * 10.0**k for k in range(low, high) for step in steps] + [10.0**high]
+    pad = 0.04 * (high - low)
+    return ticks, [si_text(t) for t in ticks], [low - pad, high + pad]
+
+
+def _xaxis(axis: str, log: bool, costs: Sequence[float] = ()) -> dict[str, Any]:
+    """The x axis of a front: log with :func:`log_ticks` (readable decades), or linear with
+    SI-suffixed counts (``100k`` rather than ``100000``) on the parameter and byte axes."""
+    out: dict[str, Any] = {"title": {"text": cost_axis(axis).label}, "type": "log" if log else "linear"}
+    if log:
+        ticks = log_ticks(costs)
+        if ticks is not None:
+            out.update(tickmode="array", tickvals=ticks[0], ticktext=ticks[1], range=ticks[2])
+    elif axis != "percent":
+        out["tickformat"] = "~s"
+    return out
 
 
 def _step_trace(line: Any, name: str, colour: str, **kwargs: Any) -> Any:
@@ -42,7 +104,9 @@ def _step_trace(line: Any, name: str, colour: str, **kwargs: Any) -> Any:
 
 def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title: str | None = None) -> Any:
     """Score vs cost: dominated search trials grey, the front red and joined by a step line,
-    baselines as labelled blue diamonds. ``points`` is :func:`autopeft.viz.frames.front_points`."""
+    baselines as labelled blue diamonds; a trial whose predictions collapsed to one class is
+    drawn crossed (:data:`COLLAPSED_SYMBOLS`) and says so on hover. ``points`` is
+    :func:`autopeft.viz.frames.front_points`."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -55,13 +119,13 @@ def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title:
     fig.add_trace(
         go.Scatter(
             x=dominated["cost"], y=dominated["score"], mode="markers", name=f"dominated ({len(dominated)})",
-            marker={"color": DOMINATED_COLOUR, "size": 7, "opacity": 0.7}, customdata=_custom(dominated), hovertemplate=_HOVER,
+            marker={"color": DOMINATED_COLOUR, "size": 7, "opacity": 0.7, "symbol": _symbols(dominated, "circle")}, customdata=_custom(dominated), hovertemplate=_HOVER,
         )
     )
     fig.add_trace(
         go.Scatter(
             x=front["cost"], y=front["score"], mode="markers", name=f"Pareto front ({len(front)})",
-            marker={"color": FRONT_COLOUR, "size": 10, "line": {"color": "black", "width": 1}}, customdata=_custom(front), hovertemplate=_HOVER,
+            marker={"color": FRONT_COLOUR, "size": 10, "line": {"color": "black", "width": 1}, "symbol": _symbols(front, "circle")}, customdata=_custom(front), hovertemplate=_HOVER,
         )
     )
     if len(baselines):
@@ -69,12 +133,12 @@ def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title:
             go.Scatter(
                 x=baselines["cost"], y=baselines["score"], mode="markers+text", name=f"baselines ({len(baselines)})",
                 text=baselines["baseline"], textposition="top center",
-                marker={"color": BASELINE_COLOUR, "size": 12, "symbol": "diamond", "line": {"color": "black", "width": 1}},
+                marker={"color": BASELINE_COLOUR, "size": 12, "symbol": _symbols(baselines, "diamond"), "line": {"color": "black", "width": 1}},
                 customdata=_custom(baselines), hovertemplate=_HOVER,
             )
         )
     fig.update_layout(
-        title=title, xaxis=_xaxis(axis, log), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2},
+        title=title, xaxis=_xaxis(axis, log, points["cost"].tolist()), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 60}, height=480,
     )
     return fig
@@ -125,5 +189,6 @@ def compare_figure(fronts: Mapping[str, Any], *, axis: str = "params", log: bool
                 marker={"color": colour, "size": 9}, customdata=_custom(front), hovertemplate=f"{name}<br>" + _HOVER,
             )
         )
-    fig.update_layout(xaxis=_xaxis(axis, log), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2}, height=480, margin={"l": 60, "r": 20, "t": 20, "b": 60})
+    costs = [c for points in fronts.values() for c in points["cost"].tolist()]
+    fig.update_layout(xaxis=_xaxis(axis, log, costs), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2}, height=480, margin={"l": 60, "r": 20, "t": 20, "b": 60})
     return fig

@@ -3,8 +3,9 @@
 * :func:`trials_table`: one row per trial (state, score, costs, a compact configuration
   summary, the first line of a failure), the source of every other table;
 * :func:`front_points`: the COMPLETE trials placed on a score-vs-cost plane, with the
-  non-dominated search trials flagged (baselines are drawn, not counted, as in
-  :func:`autopeft.store.pareto_front`);
+  search trials no trial dominates flagged (baselines count as points but are drawn, not
+  flagged, as in :func:`autopeft.store.pareto_front` with ``count_baselines=True``);
+* :func:`data_source`: where a study's examples came from, from its metadata;
 * :func:`layer_matrix`: a configuration as a layers x module-types grid of sizes;
 * :func:`filter_table`: the trial table's filters.
 """
@@ -51,9 +52,14 @@ MODULE_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
     ("(IA)^3", "ia3", None),
 )
 
+#: Columns of :func:`trials_table`. ``trainable_params`` counts the PEFT modules only (the
+#: ``params`` objective, the count the sampler and ``--max-params`` use); the task head is
+#: ``head_params``. ``collapsed``: the predictions put (nearly) every evaluation example in one
+#: class (:attr:`autopeft.store.TrialRecord.collapsed`), so the score says nothing.
 TABLE_COLUMNS = (
-    "number", "state", "kind", "baseline", "score", "trainable_params", "percent_params",
-    "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s", "worker_host", "summary", "error",
+    "number", "state", "kind", "baseline", "score", "collapsed", "trainable_params", "percent_params",
+    "head_params", "majority_share", "chance_score", "adapter_bytes", "peak_memory_mb", "time_train_s",
+    "duration_s", "worker_host", "summary", "error",
 )
 
 
@@ -109,7 +115,8 @@ def trials_table(records: Sequence[Any], metadata: Mapping[str, Any] | None = No
     """One row per trial with the columns of :data:`TABLE_COLUMNS` (a pandas DataFrame).
 
     ``percent_params`` falls back to ``trainable_params / metadata["backbone_params"]`` when
-    a result lacks it. ``kind`` is ``baseline`` or ``search``.
+    a result lacks it. ``kind`` is ``baseline`` or ``search``. ``collapsed`` is False where a
+    result does not say (a failed trial, or one stored before the share was measured).
     """
     import pandas as pd
 
@@ -127,8 +134,12 @@ def trials_table(records: Sequence[Any], metadata: Mapping[str, Any] | None = No
                 "kind": "baseline" if r.is_baseline else "search",
                 "baseline": r.baseline,
                 "score": r.score if r.state == "COMPLETE" else None,
+                "collapsed": r.collapsed,
                 "trainable_params": params,
                 "percent_params": percent,
+                "head_params": r.head_params,
+                "majority_share": r.majority_share,
+                "chance_score": r.chance_score,
                 "adapter_bytes": r.result.get("adapter_bytes"),
                 "peak_memory_mb": r.result.get("peak_memory_mb"),
                 "time_train_s": r.result.get("time_train_s"),
@@ -139,7 +150,9 @@ def trials_table(records: Sequence[Any], metadata: Mapping[str, Any] | None = No
             }
         )
     frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-    for column in ("score", "trainable_params", "percent_params", "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s"):
+    frame["collapsed"] = frame["collapsed"].astype(bool)
+    for column in ("score", "trainable_params", "percent_params", "head_params", "majority_share", "chance_score",
+                   "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
@@ -147,9 +160,12 @@ def trials_table(records: Sequence[Any], metadata: Mapping[str, Any] | None = No
 def front_points(table: Any, axis: str = "params") -> Any:
     """The COMPLETE trials that have a score and a cost on ``axis``, plus ``on_front``.
 
-    ``on_front`` marks the search trials no other search trial beats on (score up, cost down);
-    baselines are kept (to be drawn as markers) but never on the front. Failed, running and
-    rejected trials are left out. Sorted by cost, then score descending.
+    ``on_front`` marks the search trials no other trial beats on (score up, cost down), the
+    baselines counted as points (as :func:`autopeft.store.pareto_front` with
+    ``count_baselines=True`` and the CLI's Pareto table): a search configuration a baseline
+    dominates is not on the front. Baselines are kept (to be drawn as markers) but never flagged
+    ``on_front`` themselves. Failed, running and rejected trials are left out. Sorted by cost,
+    then score descending.
     """
     from autopeft.store import non_dominated
 
@@ -157,10 +173,10 @@ def front_points(table: Any, axis: str = "params") -> Any:
     done = table[(table["state"] == "COMPLETE") & table["score"].notna() & table[column].notna()].copy()
     done["cost"] = done[column].astype(float)
     done["on_front"] = False
-    search = done[done["kind"] == "search"]
-    if len(search):
-        keep = non_dominated(list(zip(search["score"].tolist(), search["cost"].tolist())), ["maximize", "minimize"])
-        done.loc[search.index[keep], "on_front"] = True
+    if len(done):
+        keep = non_dominated(list(zip(done["score"].tolist(), done["cost"].tolist())), ["maximize", "minimize"])
+        kept = done.index[keep]
+        done.loc[[i for i in kept if done.at[i, "kind"] == "search"], "on_front"] = True
     return done.sort_values(["cost", "score"], ascending=[True, False]).reset_index(drop=True)
 
 
@@ -220,3 +236,25 @@ def layer_matrix(config: Mapping[str, Any]) -> tuple[list[str], list[str], list[
     used = [j for j in range(len(MODULE_COLUMNS)) if any(row[j] for row in values)] or [0]
     columns = [MODULE_COLUMNS[j][0] for j in used]
     return [f"layer {i}" for i in range(len(layers))], columns, [[row[j] for j in used] for row in values]
+
+
+# --------------------------------------------------------------------------- study settings
+def data_source(metadata: Mapping[str, Any]) -> str:
+    """Where the study's examples were read from, from its metadata (``task``, ``data_dir``).
+
+    ``bbcnews`` (and any packaged folder task) reads the files of a Python package and
+    ``folder:ROOT`` the files under ROOT; a task with a ``data_dir`` reads the files there;
+    any other registry task reads the hub through ``datasets.load_dataset``.
+    """
+    from autopeft.service.folder_tasks import PACKAGED
+
+    task = str(metadata.get("task") or "")
+    data_dir = metadata.get("data_dir")
+    if task in PACKAGED:
+        package, inner, _ = PACKAGED[task]
+        return f"local files: package {package} ({inner})"
+    if task.startswith("folder:"):
+        return f"local files: folder {task.split(':', 1)[1]}"
+    if data_dir:
+        return f"{data_dir} (local files)"
+    return "hub (datasets.load_dataset)"

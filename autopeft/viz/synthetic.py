@@ -61,6 +61,7 @@ def write_study(
     model_config: Any = None,
     with_params: bool = True,
     model: str | None = None,
+    n_collapsed: int = 0,
 ) -> dict[str, Any]:
     """Create study ``name`` in ``storage`` (a URL or an opened Optuna storage).
 
@@ -71,7 +72,11 @@ def write_study(
     "metadata": ..., "backbone_params": n}`` (a RUNNING trial has a config but no result yet).
     ``with_params=False`` stores no Optuna parameters (the search space's assignment) with the
     search trials: the dashboard never reads them, and Optuna writes each one as its own query,
-    which is most of the time of writing a large study.
+    which is most of the time of writing a large study. Results carry every field a real trial's
+    has, counted the same way (``trainable_params`` the PEFT modules only, ``head_params`` the
+    two-class head beside it, ``percent_params`` against the backbone); the first ``n_collapsed``
+    completed search trials collapsed to one class (``majority_share`` 1.0, the score at chance),
+    and their numbers come back under ``"collapsed"``.
     """
     import optuna
     from optuna.trial import TrialState, create_trial
@@ -81,12 +86,15 @@ def write_study(
     from autopeft.spaces import load_space
     from autopeft.store.records import META_KEY, study_metadata
 
+    if n_failed + n_running + n_collapsed > n_trials:
+        raise ValueError(f"n_failed={n_failed} + n_running={n_running} + n_collapsed={n_collapsed} exceed n_trials={n_trials}")
     if n_failed + n_running > n_trials:
         raise ValueError(f"n_failed={n_failed} + n_running={n_running} exceed n_trials={n_trials}; lower them or raise n_trials")
     mc = model_config if model_config is not None else dict(MINILM_CONFIG)
     loaded_space = load_space(space)
     backbone = backbone_params(mc)
     num_layers = dims_of(mc).num_layers
+    head = dims_of(mc).hidden * 2 + 2  # a two-class classifier on the pooled output (BERT's head)
     meta = study_metadata(
         model=model or default_model_name(),
         task=task,
@@ -120,6 +128,7 @@ def write_study(
     counts: dict[int, int] = {}
     failed: list[int] = []
     running: list[int] = []
+    collapsed: list[int] = []
     trials = []
     number = 0
     plan: list[tuple[str | None, dict[str, Any] | None, Any]] = [(b, None, build_baseline(b, num_layers)) for b in baselines]
@@ -145,6 +154,10 @@ def write_study(
             failed.append(number)
         else:
             score = _score(n_params, rng, ceiling=score_ceiling, noise=noise)
+            share = 0.5 + 0.01 * (number % 10)  # balanced-ish predictions (no draw: the scores stay as they were)
+            if baseline is None and len(collapsed) < n_collapsed:
+                score, share = 0.5, 1.0  # every prediction in one class of a balanced two-class task
+                collapsed.append(number)
             values = [score, float(n_params)]
             train_s = round(5.0 + n_params / 40_000.0 + rng.random(), 3)
             attrs["result"] = {
@@ -158,6 +171,9 @@ def write_study(
                 "time_train_s": train_s,
                 "time_eval_s": 0.6,
                 "examples_per_s": round(1000.0 / train_s, 1),
+                "majority_share": share,
+                "chance_score": 0.5,
+                "head_params": head,
                 "status": "ok",
                 "error": None,
             }
@@ -172,5 +188,6 @@ def write_study(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study.add_trials(trials)
-    return {"scores": scores, "params": counts, "failed": failed, "running": running, "metadata": meta, "backbone_params": backbone}
+    return {"scores": scores, "params": counts, "failed": failed, "running": running, "collapsed": collapsed, "metadata": meta,
+            "backbone_params": backbone}
 

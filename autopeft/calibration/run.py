@@ -1,0 +1,237 @@
+"""Running a calibration on the search's Ray workers, and turning its runs into records."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from autopeft.calibration.configs import CalibrationConfig, calibration_configs
+from autopeft.calibration.stats import signal_stats
+from autopeft.calibration.verdict import verdict
+from autopeft.errors import ConfigError
+from autopeft.store.calibrations import CalibrationRecord, CalibrationRow
+
+#: The reference must train at least this many times the steps of the fidelity it checks.
+MIN_REFERENCE_FACTOR = 5.0
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """What to calibrate (validated by :func:`prepare_calibration`).
+
+    Attributes:
+        task: a registry task (``glue/rte``), ``bbcnews`` or ``folder:ROOT``.
+        fidelities: the fidelity texts under test (``quick``, ``tiny:max_eval_examples=800``).
+        reference: the longer fidelity they are checked against (>= 5x their steps).
+        configs: configurations trained (the baselines, then space samples spread over sizes).
+        seeds: seeds per configuration at each fidelity under test (the reference runs seed 0).
+        space: the space the samples come from.
+        workers, cpus_per_trial, gpus_per_trial, ray_address: the Ray workers, as for a search.
+    """
+
+    task: str
+    model: str | None = None
+    data_dir: str | None = None
+    fidelities: tuple[str, ...] = ("quick",)
+    reference: str = "standard"
+    configs: int = 12
+    seeds: int = 2
+    space: str = "autopeft"
+    seed: int = 0
+    workers: int = 1
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    ray_address: str | None = None
+
+
+@dataclass(frozen=True)
+class CalibrationPlan:
+    """A validated calibration: the resolved model, task size, fidelities and configurations."""
+
+    spec: CalibrationSpec
+    model: str
+    model_config: Any
+    fidelities: Mapping[str, dict[str, Any]]  # text -> Fidelity.to_dict()
+    reference: dict[str, Any]
+    steps: Mapping[str, int]  # fidelity text (and the reference's) -> optimiser steps on this task
+    configs: tuple[CalibrationConfig, ...]
+
+
+@dataclass
+class Run:
+    """One training run of a calibration."""
+
+    number: int
+    name: str
+    fidelity: str
+    seed: int
+    config: Any
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def _steps(fidelity: Any, train_rows: int) -> int:
+    from autopeft.proxy.train import total_steps
+
+    examples = train_rows if fidelity.max_train_examples is None else min(train_rows, fidelity.max_train_examples)
+    return total_steps(examples, fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
+
+
+def load_task(task: str, data_dir: str | None) -> Any:
+    """The :class:`autopeft.tasks.Task` named ``task`` (registry, packaged or ``folder:``)."""
+    from autopeft.service.folder_tasks import folder_task, is_folder_task
+    from autopeft.tasks import get_task
+
+    return folder_task(task) if is_folder_task(task) else get_task(task, data_dir=data_dir)
+
+
+def prepare_calibration(spec: CalibrationSpec) -> CalibrationPlan:
+    """Check every input and resolve the plan; raises an AutoPeftError naming the bad one."""
+    from autopeft.proxy import default_model
+    from autopeft.proxy.fidelity import Fidelity
+    from autopeft.service.prepare import _load_model_config
+    from autopeft.spaces import load_space
+
+    if not spec.fidelities:
+        raise ConfigError("fidelities: give at least one fidelity to calibrate, e.g. quick")
+    if isinstance(spec.seeds, bool) or not isinstance(spec.seeds, int) or spec.seeds < 2:
+        raise ConfigError(f"seeds: expected an integer >= 2 (seed noise needs two), got {spec.seeds!r}")
+    if spec.workers < 1 or spec.cpus_per_trial <= 0 or spec.gpus_per_trial < 0:
+        raise ConfigError(f"workers {spec.workers} / cpus_per_trial {spec.cpus_per_trial} / gpus_per_trial {spec.gpus_per_trial}: expected >= 1 worker, > 0 CPUs, >= 0 GPUs")
+    model = spec.model or default_model()
+    model_config = _load_model_config(model)
+    task = load_task(spec.task, spec.data_dir)
+    train_rows = len(task.load_split("train"))
+    fidelities = {text: Fidelity.parse(text) for text in spec.fidelities}
+    reference = Fidelity.parse(spec.reference)
+    steps = {text: _steps(f, train_rows) for text, f in fidelities.items()}
+    steps[spec.reference] = _steps(reference, train_rows)
+    for text, count in steps.items():
+        if text != spec.reference and steps[spec.reference] < MIN_REFERENCE_FACTOR * count:
+            raise ConfigError(
+                f"reference {spec.reference!r}: trains {steps[spec.reference]} steps on {spec.task}, under "
+                f"{MIN_REFERENCE_FACTOR:g}x the {count} of fidelity {text!r}; choose a longer reference, "
+                f"e.g. {spec.reference.partition(':')[0]}:max_steps={math.ceil(MIN_REFERENCE_FACTOR * count)}"
+            )
+    configs = calibration_configs(load_space(spec.space), model_config, spec.configs, seed=spec.seed)
+    return CalibrationPlan(spec, model, model_config, {t: f.to_dict() for t, f in fidelities.items()}, reference.to_dict(), steps, tuple(configs))
+
+
+def plan_runs(plan: CalibrationPlan) -> list[Run]:
+    """Every run: each configuration at the reference (seed 0), then at each fidelity per seed."""
+    runs: list[Run] = []
+    for item in plan.configs:
+        runs.append(Run(len(runs), item.name, plan.spec.reference, 0, item.config))
+    for text in plan.fidelities:
+        for seed in range(plan.spec.seeds):
+            for item in plan.configs:
+                runs.append(Run(len(runs), item.name, text, seed, item.config))
+    return runs
+
+
+def execute(plan: CalibrationPlan, runs: Sequence[Run], on_run: Callable[[Run, int, int], None] | None = None) -> None:
+    """Train ``runs`` on a pool of Ray trial workers (a local cluster unless ``ray_address``),
+    filling each run's ``result``. A worker that dies fails its run with the reason."""
+    import ray
+
+    from autopeft.service.ray_pool import WorkerPool, connect, describe_exception, shutdown
+    from autopeft.service.trial_fn import DEFAULT_OBJECTIVE_FN
+
+    spec = plan.spec
+    details = {**plan.fidelities, spec.reference: plan.reference}
+    started_here = not ray.is_initialized()
+    num_cpus = None if spec.ray_address else max(os.cpu_count() or 1, math.ceil(spec.workers * spec.cpus_per_trial))
+    connect(spec.ray_address, num_cpus=num_cpus)
+    pool = WorkerPool(spec.workers, DEFAULT_OBJECTIVE_FN, cpus_per_trial=spec.cpus_per_trial, gpus_per_trial=spec.gpus_per_trial)
+    queue = list(runs)
+    by_number = {run.number: run for run in runs}
+    finished = 0
+    try:
+        while queue or pool.running_numbers():
+            while queue and pool.has_free:
+                run = queue.pop(0)
+                pool.submit({"number": run.number, "config": run.config.to_dict(), "model": plan.model, "task": spec.task,
+                             "data_dir": spec.data_dir, "fidelity": details[run.fidelity], "seed": run.seed, "queued": time.time()})
+            for number, outcome, error in pool.wait(timeout=1.0):
+                run = by_number[number]
+                run.result = outcome["result"] if outcome is not None else {"status": "failed", "error": describe_exception(error)}
+                finished += 1
+                if on_run is not None:
+                    on_run(run, finished, len(runs))
+    finally:
+        pool.stop()
+        if started_here:
+            shutdown()
+
+
+def _at_chance(results: Sequence[Mapping[str, Any]]) -> bool:
+    """The seed mean scores within the chance margin of the constant predictor, or the
+    predictions mostly collapse to one class, or no seed produced a score."""
+    from autopeft.proxy.result import CHANCE_MARGIN, COLLAPSE_SHARE
+
+    scored = [r for r in results if r.get("score") is not None]
+    if not scored:
+        return True
+    score = statistics.fmean(r["score"] for r in scored)
+    chance = [r["chance_score"] for r in scored if r.get("chance_score") is not None]
+    shares = [r["majority_share"] for r in scored if r.get("majority_share") is not None]
+    if shares and statistics.fmean(shares) >= COLLAPSE_SHARE:
+        return True
+    return bool(chance) and score <= statistics.fmean(chance) + CHANCE_MARGIN
+
+
+def summarize(plan: CalibrationPlan, runs: Sequence[Run]) -> list[CalibrationRecord]:
+    """One record per fidelity under test, from the finished ``runs``."""
+    spec = plan.spec
+    reference = {run.name: run.result.get("score") for run in runs if run.fidelity == spec.reference}
+    records = []
+    for text in plan.fidelities:
+        rows = []
+        for item in plan.configs:
+            mine = sorted((r for r in runs if r.fidelity == text and r.name == item.name), key=lambda r: r.seed)
+            rows.append(CalibrationRow(
+                name=item.name,
+                params=int(item.config.num_trainable_params(plan.model_config)),
+                scores=tuple(r.result.get("score") for r in mine),
+                reference=reference.get(item.name),
+                at_chance=_at_chance([r.result for r in mine]),
+                baseline=item.baseline,
+            ))
+        stats = signal_stats([row.scores for row in rows], [row.reference for row in rows])
+        baselines_at_chance = sum(1 for row in rows if row.baseline and row.at_chance)
+        ranks, line = verdict(text, spec.reference, stats, baselines_at_chance)
+        records.append(CalibrationRecord(
+            task=spec.task, model=plan.model, data_dir=spec.data_dir, fidelity=text, reference=spec.reference,
+            spearman=stats.spearman, kendall=stats.kendall, noise=stats.noise, spread=stats.spread,
+            noise_ratio=stats.noise_ratio, configs_at_chance=sum(1 for row in rows if row.at_chance),
+            baselines_at_chance=baselines_at_chance, ranks=ranks, verdict=line, rows=tuple(rows),
+            extra={"steps": plan.steps[text], "reference_steps": plan.steps[spec.reference], "seeds": spec.seeds,
+                   "space": spec.space, "fidelity_detail": plan.fidelities[text], "reference_detail": plan.reference},
+        ))
+    return records
+
+
+def run_calibration(spec: CalibrationSpec, *, storage: str | None = None,
+                    on_run: Callable[[Run, int, int], None] | None = None) -> list[CalibrationRecord]:
+    """Validate, train every run on Ray workers, and return one record per fidelity; with
+    ``storage`` each record is written to the study store (see
+    :func:`autopeft.store.calibrations.record_calibration`)."""
+    from autopeft.store.calibrations import record_calibration
+    from autopeft.store.storage import check_reachable
+
+    url = check_reachable(storage) if storage else None
+    plan = prepare_calibration(spec)
+    runs = plan_runs(plan)
+    execute(plan, runs, on_run)
+    records = summarize(plan, runs)
+    if url is None:
+        return records
+    stored = []
+    for record in records:
+        mine = [{"name": r.name, "fidelity": r.fidelity, "seed": r.seed, "result": r.result}
+                for r in runs if r.fidelity in (record.fidelity, spec.reference)]
+        stored.append(record_calibration(url, record, mine))
+    return stored
