@@ -20,15 +20,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
-
-try:
-    import autopeft  # noqa: F401
-except ModuleNotFoundError:  # a source checkout that is not installed: the package sits beside dashboard/
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ENV_STORAGE = "AUTOPEFT_DASHBOARD_STORAGE"
 AXIS_LABELS = {"params": "trainable parameters", "percent": "% of backbone", "bytes": "adapter bytes"}

@@ -233,3 +233,20 @@ def test_collapsed_trials_are_flagged_from_the_stored_result(tmp_path):
     text = console.export_text()
     assert f"0.5000 {COLLAPSED_MARK}" in text and f"0.6000 {COLLAPSED_MARK}" not in text
     assert [row["collapsed"] for row in front_rows(pareto_front(url, "c"), ["score", "params"])] == [False, False, True]
+
+
+def test_non_dominated_agrees_with_botorch():
+    """The one filter the CLI, dashboard and loop use gives BoTorch's front, ties and duplicates
+    included, for 2 and 3 objectives in mixed directions."""
+    import numpy as np
+    import torch
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    rng = np.random.default_rng(0)
+    for n, directions in ((300, ["maximize", "minimize"]), (700, ["minimize", "maximize", "minimize"]), (5, ["maximize", "minimize"])):
+        points = rng.integers(0, 12, size=(n, len(directions))).astype(float)  # small integers: many ties
+        points[1] = points[0]  # an exact duplicate
+        signs = np.array([1.0 if d == "maximize" else -1.0 for d in directions])
+        expected = torch.nonzero(is_non_dominated(torch.tensor(points * signs), deduplicate=False)).flatten().tolist()
+        assert non_dominated(points.tolist(), directions) == expected
+    assert non_dominated([], ["maximize"]) == []

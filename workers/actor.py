@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from autopeft.service.worker import TrialWorker  # noqa: E402
+from autopeft.service.ray_pool import trial_actor
+from autopeft.service.worker import TrialWorker
 
 __all__ = ["TrialWorker", "remote_worker"]
 
 
 def remote_worker(objective_fn: str = "autopeft.proxy:evaluate", cpus: float = 1.0, gpus: float = 0.0):  # noqa: ANN201
-    """A Ray actor handle of :class:`TrialWorker` with the given resources."""
-    import ray
-
-    return ray.remote(TrialWorker).options(num_cpus=cpus, num_gpus=gpus, max_restarts=-1).remote(objective_fn, cpus, "cuda" if gpus else None)
+    """A Ray actor handle of :class:`TrialWorker` with the given resources, built exactly as the
+    search driver builds its workers (:func:`autopeft.service.ray_pool.trial_actor`)."""
+    return trial_actor(objective_fn, cpus, gpus)
 
 
 def main() -> int:

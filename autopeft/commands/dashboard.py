@@ -10,7 +10,6 @@ app; a missing database is refused here before the server starts.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +27,11 @@ class DashboardCommandError(AutoPeftError, ValueError):
 
 
 def app_path() -> Path:
-    """``dashboard/app.py`` beside the ``autopeft`` package (a source checkout or editable install)."""
-    return Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+    """The dashboard's ``app.py``: package data of ``autopeft.dashboard`` (the repository's
+    ``dashboard/`` folder), a real file in a wheel install and in an editable install alike."""
+    from importlib import resources
+
+    return Path(str(resources.files("autopeft.dashboard") / "app.py"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +46,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         raise DashboardCommandError(f"--port {args.port}: expected a port number between 1 and 65535")
     app = app_path()
     if not app.is_file():
-        raise DashboardCommandError(f"the dashboard app {str(app)!r} is missing; run autopeft from a source checkout or an editable install")
+        raise DashboardCommandError(f"the dashboard app {str(app)!r} is missing; reinstall autopeft (pip install --force-reinstall autopeft)")
     return [
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", args.host,
@@ -66,11 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise DashboardCommandError("streamlit is not installed; pip install 'streamlit>=1.40'")
     open_readonly(args.storage)  # a missing or foreign database: one line now, not a page later
     command = streamlit_command(args)
-    env = dict(os.environ)
-    package_root = str(app_path().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     print(f"autopeft dashboard: serving {args.storage} at http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
     try:
-        return subprocess.call(command, env=env)
+        return subprocess.call(command)
     except KeyboardInterrupt:
         return 0

@@ -123,8 +123,9 @@ def compute_loss(model: Any, batch: dict[str, Any], kind: str) -> Any:
     return F.cross_entropy(logits, labels)
 
 
-def parameter_groups(model: Any, learning_rate: float | None) -> list[dict[str, Any]]:
-    """Trainable parameters grouped by module type, each with its learning rate."""
+def parameter_groups(model: Any, learning_rate: float | None, scale: float = 1.0) -> list[dict[str, Any]]:
+    """Trainable parameters grouped by module type, each with its learning rate: ``learning_rate``
+    for all, or ``scale`` times the group's default."""
     groups: dict[str, list[Any]] = {}
     base = getattr(model, "base_model", model)
     in_base = {id(p) for p in base.parameters()} if base is not model else set()
@@ -136,7 +137,7 @@ def parameter_groups(model: Any, learning_rate: float | None) -> list[dict[str, 
             group = "backbone" if id(param) in in_base else "head"
         groups.setdefault(group, []).append(param)
     return [
-        {"params": params, "lr": learning_rate if learning_rate is not None else DEFAULT_LEARNING_RATES[group], "name": group}
+        {"params": params, "lr": learning_rate if learning_rate is not None else scale * DEFAULT_LEARNING_RATES[group], "name": group}
         for group, params in groups.items()
     ]
 
@@ -195,7 +196,7 @@ def train(
     import torch
 
     steps = total_steps(len(indices), fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
-    groups = parameter_groups(model, fidelity.learning_rate)
+    groups = parameter_groups(model, fidelity.learning_rate, fidelity.learning_rate_scale)
     if not groups:
         raise TrialFailure("error", "the model has no trainable parameters")
     optimizer = torch.optim.AdamW(groups, weight_decay=0.0)

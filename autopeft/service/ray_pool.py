@@ -25,8 +25,10 @@ _FORWARD_PREFIXES = ("HF_", "TRANSFORMERS_", "AUTOPEFT_", "TOKENIZERS_")
 
 def _worker_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(_FORWARD_PREFIXES)}
-    # Workers import autopeft from where the driver does, even when it is not pip-installed.
-    root = str(Path(__file__).resolve().parents[2])
+    # Workers import autopeft from where the driver does (the folder holding the package).
+    import autopeft
+
+    root = str(Path(autopeft.__file__).resolve().parent.parent)
     paths = [root, *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -85,23 +87,29 @@ def shutdown() -> None:
         ray.shutdown()
 
 
+def trial_actor(objective_fn: str, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0) -> Any:
+    """One :class:`~autopeft.service.worker.TrialWorker` Ray actor holding the trial's CPUs and
+    GPUs, restarted by Ray when its process dies (the one place such an actor is built: the
+    pool and ``workers/actor.py`` use it)."""
+    import ray
+
+    from autopeft.service.worker import TrialWorker
+
+    remote = ray.remote(TrialWorker).options(
+        num_cpus=cpus_per_trial,
+        num_gpus=gpus_per_trial,
+        max_restarts=-1,
+        max_task_retries=0,
+        runtime_env={"env_vars": _worker_env()},
+    )
+    return remote.remote(objective_fn, cpus_per_trial, "cuda" if gpus_per_trial > 0 else None)
+
+
 class WorkerPool:
     """``size`` :class:`TrialWorker` actors; one trial at a time per actor, asynchronously."""
 
     def __init__(self, size: int, objective_fn: str, *, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0):
-        import ray
-
-        from autopeft.service.worker import TrialWorker
-
-        device = "cuda" if gpus_per_trial > 0 else None
-        remote = ray.remote(TrialWorker).options(
-            num_cpus=cpus_per_trial,
-            num_gpus=gpus_per_trial,
-            max_restarts=-1,
-            max_task_retries=0,
-            runtime_env={"env_vars": _worker_env()},
-        )
-        self.actors = [remote.remote(objective_fn, cpus_per_trial, device) for _ in range(size)]
+        self.actors = [trial_actor(objective_fn, cpus_per_trial, gpus_per_trial) for _ in range(size)]
         self.free = list(self.actors)
         self.running: dict[Any, tuple[int, Any]] = {}  # object ref -> (trial number, actor)
         self.recovering: dict[Any, Any] = {}  # ping ref -> actor whose process died
@@ -171,4 +179,4 @@ def describe_exception(exc: BaseException) -> str:
     return f"worker died mid-trial ({exc.__class__.__name__}: {first[:300]})"
 
 
-__all__ = ["WorkerPool", "connect", "describe_exception", "shutdown"]
+__all__ = ["WorkerPool", "connect", "describe_exception", "shutdown", "trial_actor"]

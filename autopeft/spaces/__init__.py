@@ -1,14 +1,17 @@
-"""Search spaces: YAML files in the repository's ``search_spaces/`` folder or anywhere else."""
+"""Search spaces: the shipped YAML files (the repository's ``search_spaces/`` folder, installed as
+the package data of ``autopeft.search_spaces``) or any YAML file."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from autopeft.errors import SpaceError
 from autopeft.spaces.space import Parameter, SearchSpace
 
-#: Folder of the shipped spaces (``autopeft.yaml``, ``lora_layerwise.yaml``, ``mixed.yaml``).
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+#: Folder of the shipped spaces (``autopeft.yaml``, ``lora_layerwise.yaml``, ``mixed.yaml``): a
+#: real folder in a wheel and in an editable install alike.
+BUILTIN_DIR = Path(str(resources.files("autopeft.search_spaces")))
 
 
 def builtin_spaces() -> list[str]:

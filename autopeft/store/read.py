@@ -310,16 +310,25 @@ def records_frame(records: Sequence[TrialRecord], objectives: Sequence[str] = ()
 
 
 def non_dominated(points: Sequence[Sequence[float]], directions: Sequence[str]) -> list[int]:
-    """Indices of the points no other point dominates (``directions``: minimize/maximize each)."""
-    signs = [1.0 if d.lower().startswith("min") else -1.0 for d in directions]
-    losses = [[s * v for s, v in zip(signs, p)] for p in points]
+    """Indices of the points no other point dominates (``directions``: minimize/maximize each).
+
+    The project's one non-dominated filter: numpy, no torch, so the CLI and the dashboard read
+    fronts without loading BoTorch; tests/test_store.py checks it against BoTorch's
+    ``is_non_dominated`` (``deduplicate=False``: equal points both stay).
+    """
+    import numpy as np
+
+    if len(points) == 0:
+        return []
+    signs = np.array([1.0 if d.lower().startswith("min") else -1.0 for d in directions])
+    losses = np.asarray(points, dtype=np.float64) * signs
     keep = []
-    for i, a in enumerate(losses):
-        dominated = any(
-            all(x <= y for x, y in zip(b, a)) and any(x < y for x, y in zip(b, a)) for j, b in enumerate(losses) if j != i
-        )
-        if not dominated:
-            keep.append(i)
+    for start in range(0, len(losses), 512):  # bounded memory: 512 x n comparisons at a time
+        block = losses[start:start + 512, None, :]
+        no_worse = (losses[None, :, :] <= block).all(axis=-1)
+        better = (losses[None, :, :] < block).any(axis=-1)
+        dominated = (no_worse & better).any(axis=1)
+        keep.extend(int(i) + start for i in np.flatnonzero(~dominated))
     return keep
 
 
