@@ -25,3 +25,8 @@ class ArchitectureError(AutoPeftError, ValueError):
 
 class UnsupportedModuleError(ArchitectureError):
     """A PEFT module type is not available for this architecture family."""
+
+
+class RegistryError(AutoPeftError, ValueError):
+    """A PEFT method's declaration cannot be registered: a taken name, field or knob, or a
+    malformed part; names the method, the part and the fix."""

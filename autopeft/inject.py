@@ -9,10 +9,9 @@ from torch import nn
 
 from autopeft.architectures import PROJECTIONS, dims_of, family_for, projection_shape
 from autopeft.config import PeftConfig
-from autopeft.errors import ArchitectureError, ConfigError, UnsupportedModuleError
-from autopeft.methods import INJECTORS
-from autopeft.methods import prefix as prefix_method
+from autopeft.errors import ArchitectureError, ConfigError
 from autopeft.methods.injectors import InjectionContext, projection_targets, resolve
+from autopeft.methods.registry import REGISTRY
 
 #: Substring of every parameter name autopeft adds.
 PEFT_MARKER = "autopeft_"
@@ -55,6 +54,9 @@ def _head_parameters(model: nn.Module) -> list[nn.Parameter]:
 def apply(model: nn.Module, config: PeftConfig) -> nn.Module:
     """Inject ``config``'s modules into ``model`` in place and return it.
 
+    Every registered method used in a layer injects its modules there, in ``hook_order`` (the
+    order its hooks run on a shared module), then each used method's ``finish`` runs once.
+
     The backbone is frozen; the PEFT modules (every parameter named ``*autopeft_*``) and the task
     head (parameters outside ``model.base_model``) are trainable. Without prefix-tuning the
     model's outputs are unchanged at initialisation. Apply to a fresh model (or a deep copy of a
@@ -80,17 +82,14 @@ def apply(model: nn.Module, config: PeftConfig) -> nn.Module:
     _check_shapes(ctx, layers[0], model_config)
     for param in model.parameters():
         param.requires_grad_(False)
+    methods = REGISTRY.in_hook_order()
     for index, (layer, layer_config) in enumerate(zip(layers, config.layers)):
-        for injector in INJECTORS.values():
-            injector(ctx, index, layer, layer_config)
-    if config.has_prefix:
-        prefix_method.register()
-        model.set_attn_implementation(prefix_method.IMPLEMENTATION)
-        if model.config._attn_implementation != prefix_method.IMPLEMENTATION:
-            raise UnsupportedModuleError(
-                f"prefix_length: {type(model).__name__} does not let transformers switch its attention "
-                "implementation, so prefix-tuning cannot be attached; set prefix_length to 0"
-            )
+        for method in methods:
+            if method.used_in_layer(layer_config):
+                method.inject(ctx, index, layer, layer_config)
+    for method in methods:
+        if method.finish is not None and method.layers_using(config):
+            method.finish(model, ctx)
     for name, param in model.named_parameters():
         if PEFT_MARKER in name:
             param.requires_grad_(True)

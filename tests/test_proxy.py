@@ -16,6 +16,7 @@ from autopeft import PeftConfig  # noqa: E402
 from autopeft.errors import ArchitectureError, ConfigError  # noqa: E402
 from autopeft.proxy import Fidelity, TrialResult  # noqa: E402
 from autopeft.tasks import TaskError, custom_task  # noqa: E402
+from tests.conftest import save_tiny_bert  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_data = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is not present")
@@ -33,21 +34,7 @@ SMALL = Fidelity(max_train_examples=32, max_steps=3, batch_size=8, max_seq_lengt
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory) -> str:
     """A 2-layer, 32-wide random BERT and a character-level WordPiece tokenizer, saved to disk."""
-    import string
-
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, *string.digits, *".,'\"!?-:;()"]
-    vocab += [f"##{c}" for c in string.ascii_lowercase + string.digits]
-    tokenizer = BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)})
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=TINY_LAYERS, num_attention_heads=4,
-                        intermediate_size=48, max_position_embeddings=128)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), TINY_LAYERS)
 
 
 @pytest.fixture

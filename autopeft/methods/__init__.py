@@ -1,29 +1,36 @@
-"""PEFT methods, one module each, and the registry :func:`autopeft.apply` walks.
+"""PEFT methods: one module each, each registering one :class:`PeftMethod` (bottleneck.py: three).
 
-Each injector takes the injection context, a layer index, the layer module and its
-`LayerConfig`, and attaches that method's modules (named ``autopeft_*``) and hooks. The order of
-:data:`INJECTORS` is the order hooks run on a shared module: LoRA adds to the projection output
-first, then the parallel adapter, then the serial adapter transforms the result.
+Importing this package registers the built-in methods in :data:`REGISTRY`; the import order
+below is the registry's order (of a layer's fields, the global knobs, summaries, heatmap columns,
+``param_breakdown`` keys and export parts). To add a method, write ``autopeft/methods/<name>.py``
+(declare its fields, count, injector, exports and knobs, then call :func:`register_method`) and
+import it here. See :mod:`autopeft.methods.registry`.
+
+No module here imports torch when imported: ``autopeft.config`` reads the declarations.
 """
 
 from __future__ import annotations
 
-from autopeft.methods.injectors import (
-    inject_ia3,
-    inject_lora,
-    inject_parallel_adapter,
-    inject_prefix,
-    inject_serial_adapter,
-    inject_serial_adapter_attn,
+from autopeft.methods.registry import (
+    FLAG,
+    RANKS,
+    REGISTRY,
+    SIZE,
+    ExportRule,
+    Knob,
+    LayerField,
+    MethodRegistry,
+    PeftMethod,
+    refused,
+    register_method,
 )
 
-INJECTORS = {
-    "lora": inject_lora,
-    "ia3": inject_ia3,
-    "parallel_adapter": inject_parallel_adapter,
-    "serial_adapter": inject_serial_adapter,
-    "serial_adapter_attn": inject_serial_adapter_attn,
-    "prefix": inject_prefix,
-}
+# Registration order (see the module docstring).
+from autopeft.methods import bottleneck  # noqa: E402,F401  serial_adapter, serial_adapter_attn, parallel_adapter
+from autopeft.methods import prefix  # noqa: E402,F401
+from autopeft.methods import lora  # noqa: E402,F401
+from autopeft.methods import ia3  # noqa: E402,F401
+from autopeft.methods import dora  # noqa: E402,F401
 
-__all__ = ["INJECTORS"]
+__all__ = ["FLAG", "RANKS", "REGISTRY", "SIZE", "ExportRule", "Knob", "LayerField", "MethodRegistry", "PeftMethod",
+           "refused", "register_method"]

@@ -1,19 +1,27 @@
-"""Attach each PEFT method's modules to one transformer layer, as the family table says."""
+"""What every method's injector shares: the injection context and the family table's lookups.
+
+An injector (``PeftMethod.inject``) receives an :class:`InjectionContext`, a layer index, the
+layer module and its ``LayerConfig``, and attaches that method's modules (named ``autopeft_*``)
+and hooks. It finds the modules it attaches to through :func:`resolve` and
+:func:`projection_targets`, which read the family table (``autopeft/architectures.py``) and raise
+with the names that exist when a path does not resolve.
+
+Method modules import this module when they are declared, before any model exists, so torch is
+imported inside the functions that need it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from autopeft.architectures import Dims, Family, FusedSlice
-from autopeft.config import LayerConfig, PeftConfig
 from autopeft.errors import ArchitectureError
-from autopeft.methods.bottleneck import ParallelAdapter, SerialAdapter
-from autopeft.methods.ia3 import IA3Vector
-from autopeft.methods.lora import LoraBranch
-from autopeft.methods.prefix import Prefix, attach
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from autopeft.config import PeftConfig
 
 
 @dataclass
@@ -22,11 +30,11 @@ class InjectionContext:
 
     family: Family
     dims: Dims
-    config: PeftConfig
+    config: "PeftConfig"
     handles: list[Any] = field(default_factory=list)
 
 
-def resolve(root: nn.Module, path: str, where: str) -> nn.Module:
+def resolve(root: "nn.Module", path: str, where: str) -> "nn.Module":
     """``root``'s submodule at dotted ``path``; a missing name raises with the names that exist."""
     module = root
     walked: list[str] = []
@@ -44,10 +52,17 @@ def resolve(root: nn.Module, path: str, where: str) -> nn.Module:
     return module
 
 
-def _features(module: nn.Module, where: str) -> tuple[int, int]:
+def is_conv1d(module: "nn.Module") -> bool:
+    """transformers' GPT-2 ``Conv1D``, which stores its weight as (in, out)."""
+    return type(module).__name__ == "Conv1D"
+
+
+def _features(module: "nn.Module", where: str) -> tuple[int, int]:
+    from torch import nn
+
     if isinstance(module, nn.Linear):
         return module.in_features, module.out_features
-    if type(module).__name__ == "Conv1D":  # transformers' GPT-2 Conv1D stores weight as (in, out)
+    if is_conv1d(module):
         return tuple(module.weight.shape)  # type: ignore[return-value]
     raise ArchitectureError(
         f"{where}: resolved to {type(module).__name__}, not a linear projection; the table entry is "
@@ -59,13 +74,14 @@ def _features(module: nn.Module, where: str) -> tuple[int, int]:
 class Target:
     """One module a projection names, with the output slice it owns (fused projections)."""
 
-    module: nn.Module
+    module: "nn.Module"
     in_features: int
     out_features: int
     out_slice: tuple[int, int] | None
 
 
-def projection_targets(ctx: InjectionContext, layer: nn.Module, index: int, projection: str) -> list[Target]:
+def projection_targets(ctx: InjectionContext, layer: "nn.Module", index: int, projection: str) -> list[Target]:
+    """The modules that ``projection`` names in one layer (several for Llama's ``ffn_in``)."""
     where = f"{ctx.family.name} layer {index} projection {projection!r}"
     paths = ctx.family.projection_paths(projection)
     if isinstance(paths, FusedSlice):
@@ -82,74 +98,7 @@ def projection_targets(ctx: InjectionContext, layer: nn.Module, index: int, proj
     return targets
 
 
-def _like(new: nn.Module, reference: nn.Module) -> nn.Module:
+def like(new: "nn.Module", reference: "nn.Module") -> "nn.Module":
+    """``new`` moved to the device and dtype of ``reference``'s weights."""
     weight = next(reference.parameters())
     return new.to(device=weight.device, dtype=weight.dtype)
-
-
-def inject_lora(ctx: InjectionContext, index: int, layer: nn.Module, layer_config: LayerConfig) -> None:
-    for projection, rank in layer_config.lora.items():
-        if rank == 0:
-            continue
-        for number, target in enumerate(projection_targets(ctx, layer, index, projection)):
-            branch = LoraBranch(target.in_features, target.out_features, rank, ctx.config.lora_scaling(rank),
-                                ctx.config.lora_dropout, target.out_slice)
-            suffix = f"_{number}" if number else ""
-            target.module.add_module(f"autopeft_lora_{projection}{suffix}", _like(branch, target.module))
-            ctx.handles.append(target.module.register_forward_hook(branch.hook))
-
-
-def inject_ia3(ctx: InjectionContext, index: int, layer: nn.Module, layer_config: LayerConfig) -> None:
-    if not layer_config.ia3:
-        return
-    for projection in ("key", "value"):
-        (target,) = projection_targets(ctx, layer, index, projection)
-        total = None if target.out_slice is None else 3 * target.out_features
-        start = None if target.out_slice is None else target.out_slice[0]
-        vector = _like(IA3Vector(target.out_features, start, total), target.module)
-        target.module.add_module(f"autopeft_ia3_{projection}", vector)
-        ctx.handles.append(target.module.register_forward_hook(vector.output_hook))
-    (ffn_out,) = projection_targets(ctx, layer, index, "ffn_out")
-    vector = _like(IA3Vector(ffn_out.in_features), ffn_out.module)
-    ffn_out.module.add_module("autopeft_ia3_ffn", vector)
-    ctx.handles.append(ffn_out.module.register_forward_pre_hook(vector.input_hook))
-
-
-def inject_parallel_adapter(ctx: InjectionContext, index: int, layer: nn.Module, layer_config: LayerConfig) -> None:
-    if not layer_config.parallel_adapter:
-        return
-    where = f"{ctx.family.name} layer {index} FFN block"
-    block = resolve(layer, ctx.family.ffn_block, where)
-    (ffn_out,) = projection_targets(ctx, layer, index, "ffn_out")
-    adapter = ParallelAdapter(ctx.dims.hidden, layer_config.parallel_adapter, ctx.config.adapter_activation,
-                              ctx.config.parallel_adapter_scaling)
-    layer.add_module("autopeft_parallel_adapter", _like(adapter, ffn_out.module))
-    ctx.handles.append(block.register_forward_pre_hook(adapter.capture_input, with_kwargs=True))
-    ctx.handles.append(ffn_out.module.register_forward_hook(adapter.hook))
-
-
-def _serial(ctx: InjectionContext, index: int, layer: nn.Module, size: int, projection: str, name: str) -> None:
-    if not size:
-        return
-    (target,) = projection_targets(ctx, layer, index, projection)
-    adapter = _like(SerialAdapter(ctx.dims.hidden, size, ctx.config.adapter_activation), target.module)
-    layer.add_module(name, adapter)
-    ctx.handles.append(target.module.register_forward_hook(adapter.hook))
-
-
-def inject_serial_adapter(ctx: InjectionContext, index: int, layer: nn.Module, layer_config: LayerConfig) -> None:
-    _serial(ctx, index, layer, layer_config.serial_adapter, "ffn_out", "autopeft_serial_adapter")
-
-
-def inject_serial_adapter_attn(ctx: InjectionContext, index: int, layer: nn.Module, layer_config: LayerConfig) -> None:
-    _serial(ctx, index, layer, layer_config.serial_adapter_attn, "attn_output", "autopeft_serial_adapter_attn")
-
-
-def inject_prefix(ctx: InjectionContext, index: int, layer: nn.Module, layer_config: LayerConfig) -> None:
-    if not layer_config.prefix_length:
-        return
-    attention = resolve(layer, ctx.family.attention, f"{ctx.family.name} layer {index} attention")
-    d = ctx.dims
-    prefix = Prefix(layer_config.prefix_length, d.num_kv_heads, d.head_dim, d.hidden,
-                    ctx.config.prefix_reparameterization, ctx.config.prefix_mlp_hidden)
-    attach(attention, _like(prefix, attention))

@@ -8,7 +8,7 @@ A space is a YAML file that names choices, never code::
     layers: all                     # or a list of 0-based layer indices that may get modules
     layer_switch: true              # one on/off flag per layer shared by all its modules
     parameters:
-      - field: serial_adapter       # a layer field, lora.<projection>, ia3, or a global knob
+      - field: serial_adapter       # a layer field (<field>.<projection> for ranks), or a global knob
         choices: [0, 1, 3, 6, 12]
         scale: hidden               # or none (the default)
         per_layer: false            # one value for all layers (default) or one per layer
@@ -31,33 +31,21 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from autopeft.architectures import PROJECTIONS, dims_of, family_for
-from autopeft.config import (
-    GLOBAL_DEFAULTS,
-    ACTIVATIONS,
-    LORA_ALPHA_RULES,
-    PREFIX_REPARAMETERIZATIONS,
-    SIZE_FIELDS,
-    LayerConfig,
-    PeftConfig,
-)
+from autopeft.architectures import dims_of, family_for
+from autopeft.config import GLOBAL_DEFAULTS, LayerConfig, PeftConfig
 from autopeft.errors import ConfigError, SpaceError
+from autopeft.methods.registry import FLAG, RANKS, REGISTRY
 
 logger = logging.getLogger(__name__)
 
 SPACE_FORMAT_VERSION = 1
-LAYER_FIELDS: tuple[str, ...] = (*SIZE_FIELDS, *(f"lora.{p}" for p in PROJECTIONS), "ia3")
+#: Layer fields a space may name, from the method registry: sizes and flags by name, ranks as
+#: ``<field>.<projection>`` (``lora.query``).
+LAYER_FIELDS: tuple[str, ...] = REGISTRY.space_fields()
 #: Layer fields whose choices are sizes that `scale: hidden` may rescale.
-SCALABLE_FIELDS = frozenset({"serial_adapter", "serial_adapter_attn", "parallel_adapter", "prefix_length"})
-_GLOBAL_CHOICES: dict[str, tuple[str, ...] | None] = {
-    "lora_alpha": None,
-    "lora_alpha_rule": LORA_ALPHA_RULES,
-    "lora_dropout": None,
-    "adapter_activation": ACTIVATIONS,
-    "parallel_adapter_scaling": None,
-    "prefix_reparameterization": PREFIX_REPARAMETERIZATIONS,
-    "prefix_mlp_hidden": None,
-}
+SCALABLE_FIELDS = frozenset(f.name for f in REGISTRY.fields() if f.scalable)
+#: Global knob -> its allowed names, or None for a number.
+_GLOBAL_CHOICES: dict[str, tuple[str, ...] | None] = {k.name: k.choices for k in REGISTRY.knobs()}
 _TOP_KEYS = ("format_version", "name", "description", "reference_hidden_size", "layers", "layer_switch", "parameters", "fixed")
 _PARAM_KEYS = ("field", "choices", "scale", "per_layer")
 
@@ -176,7 +164,9 @@ class SearchSpace:
         if scale not in ("none", "hidden"):
             raise self._fail(f"{where}.scale", f"expected 'none' or 'hidden', got {scale!r}")
         if scale == "hidden" and field not in SCALABLE_FIELDS:
-            raise self._fail(f"{where}.scale", f"only adapter sizes and prefix lengths scale with the hidden size, not {field!r}; remove 'scale'")
+            scalable = [f.name for f in REGISTRY.fields() if f.scalable]
+            raise self._fail(f"{where}.scale", f"only the sizes {scalable} scale with the hidden size, not {field!r}; "
+                                               "remove 'scale'")
         per_layer = entry.get("per_layer", False)
         if not isinstance(per_layer, bool):
             raise self._fail(f"{where}.per_layer", f"expected true or false, got {per_layer!r}")
@@ -185,19 +175,22 @@ class SearchSpace:
         return _Dimension(field, tuple(choices), scale == "hidden", per_layer)
 
     def _check_choice(self, where: str, field: str, choice: Any) -> None:
-        if field == "ia3":
+        if field in _GLOBAL_CHOICES:
+            knob = REGISTRY.knob(field)
+            if knob.choices is not None and choice not in knob.choices:
+                raise self._fail(where, f"{field} must be one of {list(knob.choices)}, got {choice!r}")
+            if knob.integer and (isinstance(choice, bool) or not isinstance(choice, int) or choice < 0):
+                raise self._fail(where, f"{field} choices are non-negative integers, got {choice!r}")
+            if knob.choices is None and (isinstance(choice, bool) or not isinstance(choice, (int, float)) or choice < 0):
+                raise self._fail(where, f"{field} choices are non-negative numbers, got {choice!r}")
+            return
+        layer_field, _ = REGISTRY.resolve_space_field(field)
+        if layer_field.kind == FLAG:
             if not isinstance(choice, bool):
-                raise self._fail(where, f"ia3 choices are true/false, got {choice!r}")
+                raise self._fail(where, f"{field} choices are true/false, got {choice!r}")
             return
-        if field in LAYER_FIELDS or field == "prefix_mlp_hidden":
-            if isinstance(choice, bool) or not isinstance(choice, int) or choice < 0:
-                raise self._fail(where, f"sizes and ranks are non-negative integers (0 = absent), got {choice!r}")
-            return
-        allowed = _GLOBAL_CHOICES[field]
-        if allowed is not None and choice not in allowed:
-            raise self._fail(where, f"{field} must be one of {list(allowed)}, got {choice!r}")
-        if allowed is None and (isinstance(choice, bool) or not isinstance(choice, (int, float)) or choice < 0):
-            raise self._fail(where, f"{field} choices are non-negative numbers, got {choice!r}")
+        if isinstance(choice, bool) or not isinstance(choice, int) or choice < 0:
+            raise self._fail(where, f"sizes and ranks are non-negative integers (0 = absent), got {choice!r}")
 
     def _parse_fixed(self, fixed: Any) -> dict[str, Any]:
         if not isinstance(fixed, Mapping):
@@ -235,8 +228,13 @@ class SearchSpace:
         return tuple(scaled)
 
     def _supported(self, dim: _Dimension, model_config: Any) -> bool:
-        if dim.field == "prefix_length" and not family_for(model_config).supports_prefix:
-            logger.warning("space %s: prefix_length is not searched: %s", self.name, family_for(model_config).notes)
+        """False (with a warning) for a layer field whose method the model's family cannot have."""
+        if dim.field in _GLOBAL_CHOICES:
+            return True
+        method = REGISTRY.method_of_field(REGISTRY.resolve_space_field(dim.field)[0].name)
+        reason = method.unavailable(family_for(model_config)) if method.unavailable else None
+        if reason is not None:
+            logger.warning("space %s: %s is not searched: %s", self.name, dim.field, reason)
             return False
         return True
 
@@ -293,9 +291,7 @@ class SearchSpace:
             if i not in active or switched_off:
                 layers.append(LayerConfig())
                 continue
-            lora = {f.split(".", 1)[1]: v for f, v in values.items() if f.startswith("lora.")}
-            plain = {f: v for f, v in values.items() if not f.startswith("lora.")}
-            layers.append(LayerConfig(**plain, lora=lora))
+            layers.append(LayerConfig(**_layer_kwargs(values)))
         return PeftConfig(layers=layers, **knobs)
 
     def sample_assignment(self, model_config: Any, rng: random.Random) -> dict[str, Any]:
@@ -315,6 +311,19 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace(name={self.name!r}, source={self.source!r}, dimensions={len(self.dimensions)})"
+
+
+def _layer_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``LayerConfig`` keyword arguments from space field values: ``lora.query: 8`` becomes
+    ``lora={"query": 8}``, plain fields stay as they are."""
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        layer_field, projection = REGISTRY.resolve_space_field(name)
+        if layer_field.kind == RANKS:
+            kwargs.setdefault(layer_field.name, {})[projection] = value
+        else:
+            kwargs[name] = value
+    return kwargs
 
 
 def _kind_of(choices: tuple[Any, ...]) -> str:

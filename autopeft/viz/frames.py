@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from autopeft.methods.registry import REGISTRY
 from autopeft.viz.errors import DashboardError
 
 
@@ -37,20 +38,9 @@ COST_AXES: dict[str, CostAxis] = {
     )
 }
 
-#: Module types of one layer, in heatmap column order: (column label, LayerConfig field, lora projection).
-MODULE_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
-    ("serial adapter (FFN)", "serial_adapter", None),
-    ("serial adapter (attn)", "serial_adapter_attn", None),
-    ("parallel adapter", "parallel_adapter", None),
-    ("prefix length", "prefix_length", None),
-    ("LoRA query", "lora", "query"),
-    ("LoRA key", "lora", "key"),
-    ("LoRA value", "lora", "value"),
-    ("LoRA attn out", "lora", "attn_output"),
-    ("LoRA FFN in", "lora", "ffn_in"),
-    ("LoRA FFN out", "lora", "ffn_out"),
-    ("(IA)^3", "ia3", None),
-)
+#: Module types of one layer, in heatmap column order: (column label, LayerConfig field, rank
+#: projection or None), one per field of each registered method (one per projection for ranks).
+MODULE_COLUMNS: tuple[tuple[str, str, str | None], ...] = REGISTRY.heatmap_columns()
 
 #: Columns of :func:`trials_table`. ``trainable_params`` counts the PEFT modules only (the
 #: ``params`` objective, the count the sampler and ``--max-params`` use); the task head is
@@ -219,9 +209,10 @@ def filter_table(
 def layer_matrix(config: Mapping[str, Any]) -> tuple[list[str], list[str], list[list[float]]]:
     """``(row labels, column labels, values)``: one row per layer, one column per module type.
 
-    A value is the module's size (adapter bottleneck, prefix length, LoRA rank; 1 for (IA)^3);
-    0 where the module is absent. Columns no layer uses are dropped, except that at least one
-    column stays so an empty configuration still draws.
+    A value is the module's size (adapter bottleneck, prefix length, rank; 1 for a flag that is
+    set); 0 where the module is absent or the dict (stored by an older autopeft) lacks the field.
+    Columns no layer uses are dropped, except that at least one column stays so an empty
+    configuration still draws.
     """
     layers = list(config.get("layers", []))
     values: list[list[float]] = []
@@ -247,7 +238,11 @@ def data_source(metadata: Mapping[str, Any]) -> str:
     any other registry task reads the hub through ``datasets.load_dataset``.
     """
     from autopeft.service.folder_tasks import PACKAGED
+    from autopeft.tasks.resolve import describe_source
 
+    recorded = describe_source(metadata.get("task_spec"))  # a task on your own data: its files or dataset
+    if recorded:
+        return recorded
     task = str(metadata.get("task") or "")
     data_dir = metadata.get("data_dir")
     if task in PACKAGED:
