@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+from autopeft.methods.registry import REGISTRY
+
 #: Suffix of the score of a trial whose predictions collapsed to one class.
 COLLAPSED_MARK = "(one class)"
 
@@ -29,19 +31,10 @@ COLLAPSED_MARK = "(one class)"
 #: truncates a table cell (a terminal keeps its own width).
 PLAIN_WIDTH = 100_000
 
-#: Columns of :func:`layer_table`: (header, LayerConfig field, LoRA projection or None).
-LAYER_FIELDS: tuple[tuple[str, str, str | None], ...] = (
-    ("serial_adapter", "serial_adapter", None),
-    ("serial_adapter_attn", "serial_adapter_attn", None),
-    ("parallel_adapter", "parallel_adapter", None),
-    ("prefix_length", "prefix_length", None),
-    ("lora.query", "lora", "query"),
-    ("lora.key", "lora", "key"),
-    ("lora.value", "lora", "value"),
-    ("lora.attn_output", "lora", "attn_output"),
-    ("lora.ffn_in", "lora", "ffn_in"),
-    ("lora.ffn_out", "lora", "ffn_out"),
-    ("ia3", "ia3", None),
+#: Columns of :func:`layer_table`: (header, LayerConfig field, LoRA-style projection or None),
+#: one per field of every registered PEFT method (``lora.query``, ..., ``ia3``, ``dora.value``).
+LAYER_FIELDS: tuple[tuple[str, str, str | None], ...] = tuple(
+    (space_name, field.name, space_name.partition(".")[2] or None) for field in REGISTRY.fields() for space_name in field.space_fields()
 )
 
 
