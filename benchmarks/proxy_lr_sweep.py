@@ -39,10 +39,9 @@ SEEDS = (0, 1)
 
 
 def load_task(name: str, data_dir: str | None):
-    from autopeft.service.folder_tasks import folder_task, is_folder_task
-    from autopeft.tasks import get_task
+    from autopeft.tasks import resolve_task
 
-    return folder_task(name) if is_folder_task(name) else get_task(name, data_dir=data_dir)
+    return resolve_task(name, data_dir)
 
 
 def jobs(head_lrs: tuple[float, ...], fidelities: tuple[str, ...] = FIDELITIES, tasks: tuple[str, ...] = TASKS,

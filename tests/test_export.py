@@ -362,3 +362,22 @@ def test_export_from_a_study_through_the_cli(tmp_path, capsys):
     assert result.backend == "peft"
     text = (tmp_path / "script" / "train.py").read_text()
     assert '"batch_size": 16' in text and '"seed": 3' in text and '"name": "glue/rte"' in text
+
+
+def test_the_head_and_its_label_names_come_from_the_task_of_any_kind(tmp_path):
+    """Registry regression, your own files, or --labels / --num-labels: never a silent 2-class head."""
+    from tests.conftest import save_tiny_bert
+
+    model = save_tiny_bert(tmp_path / "model")
+    config = autopeft.PeftConfig.uniform(2, lora={"query": 4})
+    result = export_config(config, model, "peft", tmp_path / "stsb", task="glue/stsb")
+    assert result.head_params == 32 * 1 + 1
+    assert 'num_labels=1, problem_type="regression"' in (tmp_path / "stsb" / "README.md").read_text()
+    data = tmp_path / "mine.csv"
+    data.write_text("".join(f"text number {i},{['cat', 'dog', 'bird'][i % 3]}\n" for i in range(15)), encoding="utf-8")
+    result = export_config(config, model, "autopeft", tmp_path / "own", task={"train": str(data), "columns": "text,label"})
+    readme = (tmp_path / "own" / "README.md").read_text()
+    assert result.head_params == 32 * 3 + 3 and "num_labels=3" in readme and "bird, cat, dog" in readme
+    assert export_config(config, model, "peft", tmp_path / "named", label_names="neg,pos,neutral,mixed").head_params == 32 * 4 + 4
+    with pytest.raises(ExportError, match="--num-labels 2: task 'glue/stsb' has a 1-output head"):
+        export_config(config, model, "peft", tmp_path / "x", task="glue/stsb", num_labels=2)

@@ -202,7 +202,7 @@ def test_custom_task_errors(tmp_path):
         custom_task(_write(tmp_path / "x.txt", ""), train, ["text"], "label", "classification")
     with pytest.raises(TaskError, match="does not exist"):
         custom_task(str(tmp_path / "none.csv"), train, ["text"], "label", "classification")
-    with pytest.raises(DataFormatError, match=r"train.csv, line 2, column 'target': missing"):
+    with pytest.raises(DataFormatError, match=r"train.csv, line 1, column 'target': not in the header \['text', 'label'\]; pass --label-field"):
         custom_task(train, train, ["text"], "target", "classification")
     bad = _write(tmp_path / "bad.csv", "text,label\na,0\n,1\nc,2\n")
     task = custom_task(train, bad, ["text"], "label", "classification")
@@ -243,3 +243,19 @@ def test_import_is_light():
     code = "import sys, autopeft.tasks, autopeft.proxy; print(any(m in sys.modules for m in ('torch', 'transformers', 'datasets')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_every_task_has_a_spec_that_rebuilds_it(tmp_path):
+    from autopeft.tasks import Task, resolve_task, task_spec
+    from autopeft.tasks.task import TaskSpec
+
+    spec = get_task("glue/rte", str(tmp_path)).to_spec()
+    assert spec == {"format_version": 1, "source": "registry", "name": "glue/rte", "data_dir": str(tmp_path.resolve())}
+    assert resolve_task(spec).name == "glue/rte" and task_spec("sst2")["name"] == "glue/sst2"
+    train = _write(tmp_path / "train.csv", "text,label\na,x\nb,y\nc,x\nd,y\ne,x\n")
+    task = custom_task(train, None, ["text"], "label", "classification")
+    assert resolve_task(json.loads(json.dumps(task.to_spec()))).load_split("train") == task.load_split("train")
+    hand_made = Task(TaskSpec("mine", "classification", ("t",), ("a", "b"), ("accuracy",), "accuracy", None,
+                              get_task("glue/rte").spec.local), files={"train": train, "validation": train})
+    with pytest.raises(TaskError, match="was built by hand and has no spec"):
+        hand_made.to_spec()

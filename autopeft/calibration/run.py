@@ -24,7 +24,8 @@ class CalibrationSpec:
     """What to calibrate (validated by :func:`prepare_calibration`).
 
     Attributes:
-        task: a registry task (``glue/rte``), ``bbcnews`` or ``folder:ROOT``.
+        task: a task reference: a registry task (``glue/rte``), ``bbcnews``, ``folder:ROOT``, a task
+            file, or a task spec dict (:func:`autopeft.tasks.resolve_task`).
         fidelities: the fidelity texts under test (``quick``, ``tiny:max_eval_examples=800``).
         reference: the longer fidelity they are checked against (>= 5x their steps).
         configs: configurations trained (the baselines, then space samples spread over sizes).
@@ -33,7 +34,7 @@ class CalibrationSpec:
         workers, cpus_per_trial, gpus_per_trial, ray_address: the Ray workers, as for a search.
     """
 
-    task: str
+    task: Any
     model: str | None = None
     data_dir: str | None = None
     fidelities: tuple[str, ...] = ("quick",)
@@ -80,12 +81,15 @@ def _steps(fidelity: Any, train_rows: int) -> int:
     return total_steps(examples, fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
 
 
-def load_task(task: str, data_dir: str | None) -> Any:
-    """The :class:`autopeft.tasks.Task` named ``task`` (registry, packaged or ``folder:``)."""
-    from autopeft.service.folder_tasks import folder_task, is_folder_task
-    from autopeft.tasks import get_task
+def load_task(task: Any, data_dir: str | None) -> Any:
+    """The :class:`autopeft.tasks.Task` of any task reference (a registry name, ``bbcnews``,
+    ``folder:ROOT``, a task file, a spec dict; see :func:`autopeft.tasks.resolve_task`), its
+    local examples read so that a bad row fails before any training."""
+    from autopeft.tasks import check_task_data, resolve_task
 
-    return folder_task(task) if is_folder_task(task) else get_task(task, data_dir=data_dir)
+    resolved = resolve_task(task, data_dir)
+    check_task_data(resolved)
+    return resolved
 
 
 def prepare_calibration(spec: CalibrationSpec) -> CalibrationPlan:
@@ -112,7 +116,7 @@ def prepare_calibration(spec: CalibrationSpec) -> CalibrationPlan:
     for text, count in steps.items():
         if text != spec.reference and steps[spec.reference] < MIN_REFERENCE_FACTOR * count:
             raise ConfigError(
-                f"reference {spec.reference!r}: trains {steps[spec.reference]} steps on {spec.task}, under "
+                f"reference {spec.reference!r}: trains {steps[spec.reference]} steps on {task.name}, under "
                 f"{MIN_REFERENCE_FACTOR:g}x the {count} of fidelity {text!r}; choose a longer reference, "
                 f"e.g. {spec.reference.partition(':')[0]}:max_steps={math.ceil(MIN_REFERENCE_FACTOR * count)}"
             )
@@ -140,8 +144,11 @@ def execute(plan: CalibrationPlan, runs: Sequence[Run], on_run: Callable[[Run, i
     from autopeft.service.ray_pool import WorkerPool, connect, describe_exception, shutdown
     from autopeft.service.trial_fn import DEFAULT_OBJECTIVE_FN
 
+    from autopeft.tasks import task_spec
+
     spec = plan.spec
     details = {**plan.fidelities, spec.reference: plan.reference}
+    task = task_spec(spec.task, spec.data_dir)  # workers rebuild the task from its spec
     started_here = not ray.is_initialized()
     num_cpus = None if spec.ray_address else max(os.cpu_count() or 1, math.ceil(spec.workers * spec.cpus_per_trial))
     connect(spec.ray_address, num_cpus=num_cpus)
@@ -153,7 +160,7 @@ def execute(plan: CalibrationPlan, runs: Sequence[Run], on_run: Callable[[Run, i
         while queue or pool.running_numbers():
             while queue and pool.has_free:
                 run = queue.pop(0)
-                pool.submit({"number": run.number, "config": run.config.to_dict(), "model": plan.model, "task": spec.task,
+                pool.submit({"number": run.number, "config": run.config.to_dict(), "model": plan.model, "task": task,
                              "data_dir": spec.data_dir, "fidelity": details[run.fidelity], "seed": run.seed, "queued": time.time()})
             for number, outcome, error in pool.wait(timeout=1.0):
                 run = by_number[number]
@@ -185,7 +192,10 @@ def _at_chance(results: Sequence[Mapping[str, Any]]) -> bool:
 
 def summarize(plan: CalibrationPlan, runs: Sequence[Run]) -> list[CalibrationRecord]:
     """One record per fidelity under test, from the finished ``runs``."""
+    from autopeft.tasks import task_label, task_spec
+
     spec = plan.spec
+    task_name = task_label(spec.task, task_spec(spec.task, spec.data_dir))  # what `autopeft search` calls it
     reference = {run.name: run.result.get("score") for run in runs if run.fidelity == spec.reference}
     records = []
     for text in plan.fidelities:
@@ -204,7 +214,7 @@ def summarize(plan: CalibrationPlan, runs: Sequence[Run]) -> list[CalibrationRec
         baselines_at_chance = sum(1 for row in rows if row.baseline and row.at_chance)
         ranks, line = verdict(text, spec.reference, stats, baselines_at_chance)
         records.append(CalibrationRecord(
-            task=spec.task, model=plan.model, data_dir=spec.data_dir, fidelity=text, reference=spec.reference,
+            task=task_name, model=plan.model, data_dir=spec.data_dir, fidelity=text, reference=spec.reference,
             spearman=stats.spearman, kendall=stats.kendall, noise=stats.noise, spread=stats.spread,
             noise_ratio=stats.noise_ratio, configs_at_chance=sum(1 for row in rows if row.at_chance),
             baselines_at_chance=baselines_at_chance, ranks=ranks, verdict=line, rows=tuple(rows),

@@ -19,8 +19,9 @@ HELP = "Check that a fidelity ranks configurations like a >= 5x longer reference
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--task", required=True, help="task: glue/rte, bbcnews, folder:ROOT, ...")
-    parser.add_argument("--data-dir", help="folder holding glue/ and superglue/ (or the task's folder); default: the hub")
+    from autopeft.tasks.options import add_task_arguments
+
+    add_task_arguments(parser)
     parser.add_argument("--model", help="model id or local path (default: the local all-MiniLM-L6-v2)")
     parser.add_argument("--fidelity", default="quick", help="the fidelity to check: a preset or PRESET:key=value,... (default quick)")
     parser.add_argument("--reference", default="standard", help="the longer fidelity it must rank like, >= 5x its steps (default standard)")
@@ -57,9 +58,10 @@ def print_record(record, out=sys.stdout) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from autopeft.calibration.run import CalibrationSpec, run_calibration
+    from autopeft.tasks.options import task_reference
 
     spec = CalibrationSpec(
-        task=args.task, model=args.model, data_dir=args.data_dir, fidelities=(args.fidelity,), reference=args.reference,
+        task=task_reference(args, required=True), model=args.model, data_dir=args.data_dir, fidelities=(args.fidelity,), reference=args.reference,
         configs=args.configs, seeds=args.seeds, space=args.space, workers=args.workers,
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, ray_address=args.ray_address,
     )

@@ -23,8 +23,9 @@ _KNOBS: dict[str, tuple[str, type, str]] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model id or local path (default: the local all-MiniLM-L6-v2)")
-    parser.add_argument("--task", required=True, help="task name such as glue/rte or superglue/cb")
-    parser.add_argument("--data-dir", help="folder holding glue/ and superglue/ (or the task's folder); default: the hub")
+    from autopeft.tasks.options import add_task_arguments
+
+    add_task_arguments(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", help="a PeftConfig JSON file")
     source.add_argument("--space", help="a search space (name or YAML); use with --sample")
@@ -41,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import autopeft
     from autopeft.proxy import Fidelity, default_model, evaluate
+    from autopeft.tasks import check_task_data, resolve_task
+    from autopeft.tasks.options import task_reference
 
+    task = resolve_task(task_reference(args, required=True), args.data_dir)
+    check_task_data(task)  # a bad row fails here with its file, line and column
     fidelity = Fidelity.parse(args.fidelity).with_(**{name: getattr(args, name) for name in (*_KNOBS, "bf16")})
     model = args.model or default_model()
     if args.config:
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         from autopeft.commands.count import load_model_config
 
         config = autopeft.load_space(args.space).sample(load_model_config(model), args.sample)
-    result = evaluate(model, args.task, config, fidelity, args.seed, data_dir=args.data_dir, device=args.device)
+    result = evaluate(model, task, config, fidelity, args.seed, device=args.device)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -24,8 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"study store URL (default {DEFAULT_STORAGE})")
     parser.add_argument("--model", help="model id or path (default: the study's)")
-    parser.add_argument("--task", help="task name for --config exports (sets the head size and the script's data)")
-    parser.add_argument("--data-dir", help="local task data folder for the script (default: the study's)")
+    from autopeft.tasks.options import add_task_arguments
+
+    add_task_arguments(parser, task_help="--config exports: the task (glue/rte, bbcnews, folder:ROOT or a task file FILE.yaml); "
+                                         "it sets the head size, the label names and the script's data (a study records its own)",
+                       data_dir_help="a named task's data folder for the script (default: the study's)",
+                       labels_help="--config exports without a task: the label names of the head, in order (a,b,c)")
+    parser.add_argument("--num-labels", type=int, help="--config exports without a task: the head's output count (1 for a regression)")
     parser.add_argument("--backend", default="auto", choices=("auto", "peft", "autopeft"),
                         help="script format: the configuration format train.py loads (auto: peft when it can)")
 
@@ -34,18 +39,29 @@ def run(args: argparse.Namespace) -> int:
     import autopeft
     from autopeft.export.api import export_config, export_trial
     from autopeft.export.errors import ExportError
+    from autopeft.tasks.options import FILE_FLAGS, task_reference
 
     if args.study:
+        given = [flag for key, flag in (("task", "--task"), *FILE_FLAGS.items()) if key != "labels" and getattr(args, key) is not None]
+        if given:
+            raise ExportError(f"{', '.join(given)}: the study records its task (files, fields and labels); these serve --config exports")
         result = export_trial(args.storage, args.study, args.format, args.out, trial=args.trial,
                               best_under=args.best_under, knee=args.knee, backend=args.backend,
-                              model=args.model, data_dir=args.data_dir)
+                              model=args.model, data_dir=args.data_dir, num_labels=args.num_labels, label_names=args.labels)
     else:
         if args.trial is not None or args.best_under is not None or args.knee:
             raise ExportError("--trial, --best-under and --knee choose a trial of a --study; with --config leave them out")
         if not args.model:
             raise ExportError("--config needs --model (the model id or path the config was built for)")
-        result = export_config(autopeft.load_config(args.config), args.model, args.format, args.out, task=args.task,
-                               data_dir=args.data_dir, backend=args.backend, source={"config_file": args.config})
+        task, labels = None, args.labels
+        if args.task is not None or any(getattr(args, key) is not None for key in FILE_FLAGS if key != "labels"):
+            task, labels = task_reference(args, required=True), None  # with --train, --labels orders your files' labels
+        if task is None and labels is None and args.num_labels is None:
+            raise ExportError("--config: the task head's size is needed: pass --task T (or --train FILE ...), --labels a,b,c "
+                              "or --num-labels N")
+        result = export_config(autopeft.load_config(args.config), args.model, args.format, args.out, task=task,
+                               data_dir=args.data_dir, num_labels=args.num_labels, label_names=labels, backend=args.backend,
+                               source={"config_file": args.config})
     where = f"trial {result.source.get('trial')} of {args.study}" if args.study else args.config
     print(f"exported {where} as {args.format}" + (f" ({result.backend})" if result.backend else "") + f" to {result.out_dir}:")
     for name in result.files:

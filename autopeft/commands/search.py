@@ -21,8 +21,11 @@ HELP = "Search per-layer PEFT configurations (multi-objective) on Ray workers; s
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model id or local folder (default: the embedded all-MiniLM-L6-v2)")
-    parser.add_argument("--task", help="task name (e.g. sst2) or a custom task")
-    parser.add_argument("--data-dir", help="folder or file holding the task's data")
+    from autopeft.tasks.options import add_task_arguments
+
+    add_task_arguments(parser, task_help="glue/rte, sst2, bbcnews, folder:ROOT (ROOT/LABEL/*.txt) or a task file FILE.yaml "
+                                         "(default on --resume: the study's)",
+                       data_dir_help="folder holding glue/ and superglue/ (or the task's folder) for a named task; default: the hub")
     parser.add_argument("--space", help="search space: a shipped name (autopeft, lora_layerwise, mixed) or a YAML file (default: autopeft)")
     parser.add_argument("--trials", type=int, help="search trials to run in the study, baselines not counted (default 20)")
     parser.add_argument("--workers", type=int, default=1, help="trials run in parallel (Ray actors)")
@@ -48,11 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace):  # noqa: ANN201
+    """The :class:`SearchSpec` of the parsed options; ``--train ...`` becomes the task's spec
+    (its files read and checked here, before anything is written)."""
     from autopeft.service.spec import SearchSpec
+    from autopeft.tasks.options import task_reference
 
     return SearchSpec(
         model=args.model,
-        task=args.task,
+        task=task_reference(args, required=False),
         data_dir=args.data_dir,
         space=args.space,
         trials=args.trials,

@@ -74,37 +74,59 @@ def _out_dir(out_dir: Any) -> Path:
     return path
 
 
-def _task_num_labels(task: str) -> int:
-    """The head size of ``task``: a registry task's, or a folder task's (``bbcnews``,
-    ``folder:ROOT``: its class folders), so the head count an export states is the study's."""
-    from autopeft.service.errors import SearchError
-    from autopeft.service.folder_tasks import folder_task, is_folder_task
+def resolve_export_task(task: Any, data_dir: str | None = None) -> Any:
+    """The :class:`autopeft.tasks.Task` of a task reference (a study's recorded spec, a name, a
+    task file, a spec dict or a Task), from its spec alone: no data is read and a registry
+    task's data folder need not exist here (a study searched on another machine)."""
+    from autopeft.tasks import Task, task_spec
+    from autopeft.tasks.resolve import task_from_spec
 
-    if is_folder_task(task):
-        try:
-            return folder_task(task).num_labels
-        except SearchError as exc:
-            raise ExportError(f"{exc} (the task head's size comes from its class folders)") from None
-    return script_format.num_labels(task)
+    if isinstance(task, Task) and data_dir is None:
+        return task
+    return task_from_spec(task_spec(task, data_dir), check_data_dir=False)
 
 
-def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, task: str | None = None,
-                  data_dir: str | None = None, num_labels: int | None = None, fidelity: Any = None, seed: int = 0,
-                  backend: str = "auto", source: dict[str, Any] | None = None) -> ExportResult:
+def _head(task: Any, num_labels: Any, label_names: Any) -> tuple[int | None, list[str] | None]:
+    """(head size, label names) from the task, checked against ``num_labels`` / ``label_names``."""
+    names = None
+    if label_names is not None:
+        names = [part.strip() for part in label_names.split(",")] if isinstance(label_names, str) else [str(n) for n in label_names]
+        if len(names) < 1 or any(not n for n in names) or len(set(names)) != len(names):
+            raise ExportError(f"--labels {label_names!r}: expected distinct, non-empty label names, e.g. --labels neg,pos")
+    if num_labels is not None and (isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1):
+        raise ExportError(f"--num-labels {num_labels!r}: expected a positive integer (1 for a regression)")
+    if names is not None and num_labels is not None and num_labels != len(names):
+        raise ExportError(f"--num-labels {num_labels} but --labels names {len(names)}: {names}; give one of them")
+    if task is not None:
+        task_names = list(task.label_names) if task.kind == "classification" else None
+        if names is not None and names != task_names:
+            raise ExportError(f"--labels {','.join(names)}: task {task.name!r} has the labels {task_names}; leave --labels out")
+        if num_labels is not None and num_labels != task.num_labels:
+            raise ExportError(f"--num-labels {num_labels}: task {task.name!r} has a {task.num_labels}-output head; leave --num-labels out")
+        return task.num_labels, task_names
+    return (len(names) if names is not None else num_labels), names
+
+
+def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, task: Any = None,
+                  data_dir: str | None = None, num_labels: int | None = None, label_names: Any = None,
+                  fidelity: Any = None, seed: int = 0, backend: str = "auto",
+                  source: dict[str, Any] | None = None) -> ExportResult:
     """Write ``config`` for ``model`` (hub id / local path, transformers config or model) in
     ``format`` (``peft``, ``adapters``, ``autopeft``, ``script``) into ``out_dir``, with a README.
 
-    ``task`` (``glue/rte``) sets the head size and, for ``script``, the data; ``num_labels``
-    overrides the head size (default: the task's, else the model config's). ``backend`` picks the
-    script's configuration format (``auto``: peft when it can express the config). Raises
-    :class:`InexpressibleError` naming what a format cannot express.
+    ``task`` (any task reference: ``glue/rte``, ``bbcnews``, a task file, a task spec dict, a
+    Task) sets the head size and label names and, for ``script``, the data train.py reads.
+    Without a task, ``label_names`` (``["neg", "pos"]`` or ``"neg,pos"``) or ``num_labels`` set
+    the head; with neither, the model config's ``num_labels`` is kept (a loaded model's head).
+    ``backend`` picks the script's configuration format (``auto``: peft when it can express the
+    config). Raises :class:`InexpressibleError` naming what a format cannot express.
     """
     if not isinstance(config, PeftConfig):
         raise ConfigError(f"config: expected a PeftConfig, got {type(config).__name__}; load one with autopeft.load_config")
     if format not in FORMATS:
         raise ExportError(f"--format {format!r}: expected one of {list(FORMATS)}")
-    if num_labels is None and task:
-        num_labels = _task_num_labels(task)
+    resolved = None if task is None else resolve_export_task(task, data_dir)
+    num_labels, labels = _head(resolved, num_labels, label_names)
     info = resolve_model(model, num_labels)
     config.check_compatible(info.config)
     peft_params = config.num_trainable_params(info.config)
@@ -115,30 +137,38 @@ def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, 
     elif format == "adapters":
         adapters_format.to_adapters(config, info)
     path = _out_dir(out_dir)
-    files = FORMATS[format](config, info, str(path), task=task, data_dir=data_dir, fidelity=fidelity, seed=seed,
+    files = FORMATS[format](config, info, str(path), task=resolved, data_dir=data_dir, fidelity=fidelity, seed=seed,
                             backend=backend, expected_trainable_params=trainable, peft_params=peft_params,
                             head_params=info.head_params, source=source)
     used_backend = None
     if format == "script":
         used_backend = "peft" if peft_format.ADAPTER_CONFIG in files else "autopeft"
-    text = readme.render(format, [*files, README_FILE], source={**source, "task": task, "data_dir": data_dir},
+    spec = None if resolved is None else resolved.to_spec()
+    about = {**source, "task": source.get("task") or (None if resolved is None else resolved.name),
+             "data_dir": spec.get("data_dir") if spec and spec["source"] == "registry" else None,
+             "data": readme.data_line(spec), "labels": ", ".join(labels) if labels else None}
+    text = readme.render(format, [*files, README_FILE], source=about,
                          model=info.name, num_labels=int(info.config.num_labels), expected=trainable,
                          summary=config.summary(), peft_params=peft_params, head_params=info.head_params,
-                         out_dir=str(path), backend=used_backend)
+                         out_dir=str(path), backend=used_backend,
+                         regression=resolved is not None and resolved.kind == "regression", task_spec=spec)
     (path / README_FILE).write_text(text, encoding="utf-8")
     return ExportResult(str(path), format, [*files, README_FILE], peft_params, trainable, used_backend, source, info.head_params)
 
 
 def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: int | None = None,
                  best_under: Any = None, knee: bool = False, backend: str = "auto", model: Any = None,
-                 data_dir: str | None = None) -> ExportResult:
+                 data_dir: str | None = None, num_labels: int | None = None, label_names: Any = None) -> ExportResult:
     """Export one trial of ``study`` (chosen by ``trial``, ``best_under`` or ``knee``).
 
-    Model, task, data folder, fidelity and seed come from the study's metadata; ``model`` and
-    ``data_dir`` override them (a study searched on another machine).
+    Model, task (its recorded spec: files, fields, label names), fidelity and seed come from the
+    study's metadata; ``model`` and ``data_dir`` (a registry task's data folder) override them
+    (a study searched on another machine). ``num_labels`` / ``label_names`` serve only a study
+    whose task autopeft does not know (a plugged-in objective's); otherwise they must agree.
     """
     from autopeft.export.selection import select
     from autopeft.store import load_study_summary
+    from autopeft.tasks import UnknownTaskError, task_spec
 
     record, how = select(storage, study, trial=trial, best_under_budget=best_under, use_knee=knee)
     summary = load_study_summary(storage, study)
@@ -147,6 +177,21 @@ def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: 
     model_id = model or meta.get("model")
     if not model_id:
         raise ExportError(f"study {study!r} does not record its model; pass --model")
+    task = meta.get("task_spec")
+    if task is not None:
+        if data_dir is not None and task.get("source") != "registry":
+            raise ExportError(f"--data-dir applies to named tasks; study {study!r} reads its own files ({task.get('train') or task.get('dataset')})")
+    else:  # a study recorded before task specs: its task name and data folder
+        task = meta.get("task")
+        data_dir = data_dir or meta.get("data_dir")
+        if task:
+            try:
+                task_spec(task, data_dir)
+            except UnknownTaskError:
+                if num_labels is None and label_names is None:
+                    raise ExportError(f"study {study!r} records the task {task!r}, which autopeft does not know (a plugged-in "
+                                      "objective's own); pass --num-labels N or --labels a,b,c for the task head") from None
+                task = data_dir = None
     source = {
         "study": study,
         "storage": storage if isinstance(storage, str) else None,
@@ -157,7 +202,8 @@ def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: 
         "trainable_params": record.trainable_params,
         "percent_params": record.percent_params,
     }
-    result = export_config(config, model_id, format, out_dir, task=meta.get("task"),
-                           data_dir=data_dir or meta.get("data_dir"), fidelity=meta.get("fidelity"),
-                           seed=int(meta.get("seed") or 0), backend=backend, source=source)
-    return result
+    if meta.get("task"):
+        source["task"] = meta["task"]  # the name the study shows
+    return export_config(config, model_id, format, out_dir, task=task or None, data_dir=data_dir,
+                         num_labels=num_labels, label_names=label_names, fidelity=meta.get("fidelity"),
+                         seed=int(meta.get("seed") or 0), backend=backend, source=source)

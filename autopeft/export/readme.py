@@ -5,6 +5,9 @@ Counts: a study's ``trainable_params`` are the PEFT modules' parameters, the tas
 trains too, so what a loaded export reports as trainable (HF peft's
 ``print_trainable_parameters()``, which counts ``modules_to_save``; ``train.py``'s check) is
 "X PEFT params + Y head params", and the README says both.
+
+The head's size and label names are the study's (its recorded task spec), so the loading snippet
+builds the model with the same ``num_labels`` the study trained.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ LOADING = {
 from peft import PeftConfig, get_peft_model
 from transformers import AutoModelForSequenceClassification
 
-model = AutoModelForSequenceClassification.from_pretrained("{model}", num_labels={num_labels})
+model = AutoModelForSequenceClassification.from_pretrained("{model}", {head_args})
 model = get_peft_model(model, PeftConfig.from_pretrained("{out_dir}"))
 model.print_trainable_parameters()  # {expected} trainable = {peft_params} PEFT params (autopeft's count) + {head_params} head params (modules_to_save)
 ```""",
@@ -24,7 +27,7 @@ model.print_trainable_parameters()  # {expected} trainable = {peft_params} PEFT 
 import autopeft
 from transformers import AutoModelForSequenceClassification
 
-model = AutoModelForSequenceClassification.from_pretrained("{model}", num_labels={num_labels})
+model = AutoModelForSequenceClassification.from_pretrained("{model}", {head_args})
 autopeft.apply(model, autopeft.load_config("{out_dir}/autopeft_config.json"))
 counts = autopeft.trainable_summary(model)
 print(counts.peft_params)  # {peft_params} PEFT params, autopeft's count (the task head excluded)
@@ -37,7 +40,7 @@ import adapters
 from adapters import AdapterConfig
 from transformers import AutoModelForSequenceClassification
 
-model = AutoModelForSequenceClassification.from_pretrained("{model}", num_labels={num_labels})
+model = AutoModelForSequenceClassification.from_pretrained("{model}", {head_args})
 adapters.init(model)
 model.add_adapter("autopeft", config=AdapterConfig.load("{out_dir}/adapters_config.json"))
 model.train_adapter("autopeft")  # freezes the backbone; unfreeze the task head ({head_params} params) to train it as the study did
@@ -53,7 +56,7 @@ ffn_out). Limits: AdapterHub initialises adapters its own way ("bert" / "mam_ada
 dropout before its adapters, and counts its parameters its own way; (IA)^3, LoRA on the attention
 output, per-layer LoRA ranks and MLP prefixes are refused rather than approximated.""",
     "script": """```bash
-python train.py --data-dir /path/to/data   # local files; without it the hub (datasets.load_dataset)
+{data_usage}
 python train.py --max-steps 5               # smoke test
 ```
 
@@ -69,14 +72,36 @@ SOURCE_LABELS = {
     "score": "score", "metrics": "metrics",
     "trainable_params": "trainable_params (PEFT modules, the task head excluded)",
     "percent_params": "percent_params (of the backbone: embeddings + layers)",
-    "task": "task", "data_dir": "data_dir",
+    "task": "task", "data_dir": "data_dir", "data": "data", "labels": "labels (the task head's classes, in order)",
 }
 
 
+def data_line(spec: dict[str, Any] | None) -> str | None:
+    """Where the task's examples come from, for a task on your own data (None otherwise)."""
+    if not spec or spec.get("source") == "registry":
+        return None
+    from autopeft.tasks.resolve import describe_source
+
+    return describe_source(spec)
+
+
+def _data_usage(spec: dict[str, Any] | None) -> str:
+    if spec and spec.get("source") in ("files", "folder"):
+        where = spec["train"] + (f" and {spec['eval']}" if spec.get("eval") else "")
+        return (f"python train.py                             # the study's data: {where}\n"
+                "python train.py --train FILE [--eval FILE]  # the same layout elsewhere")
+    if spec and spec.get("source") == "dataset":
+        return f"python train.py                             # the study's dataset: {spec['dataset']}"
+    return "python train.py --data-dir /path/to/data   # local files; without it the hub (datasets.load_dataset)"
+
+
 def render(fmt: str, files: list[str], *, source: dict[str, Any], model: str | None, num_labels: int, expected: int | None,
-           summary: str, peft_params: int, out_dir: str, backend: str | None = None, head_params: int | None = None) -> str:
+           summary: str, peft_params: int, out_dir: str, backend: str | None = None, head_params: int | None = None,
+           regression: bool = False, task_spec: dict[str, Any] | None = None) -> str:
     """The README text. ``peft_params``: the config's PEFT count (the study's); ``head_params``:
-    the task head's; ``expected``: what the loaded export trains (their sum)."""
+    the task head's; ``expected``: what the loaded export trains (their sum); ``num_labels``
+    (and ``regression``) the head the loading snippet builds; ``task_spec`` the task's spec (the
+    script's data)."""
     if head_params is None and expected is not None:
         head_params = expected - peft_params
     lines = [f"# autopeft export ({fmt})", "", "## Where it came from", ""]
@@ -94,7 +119,8 @@ def render(fmt: str, files: list[str], *, source: dict[str, Any], model: str | N
     lines += [f"- `{name}`" for name in files] + ["", "## How to load it", ""]
     kinds = [fmt] if fmt != "script" else ["script", backend or "autopeft"]
     for kind in kinds:
-        lines.append(LOADING[kind].format(model=model, num_labels=num_labels, expected=expected, out_dir=out_dir,
-                                          peft_params=peft_params, head_params=head_params))
+        head_args = f"num_labels={num_labels}" + (', problem_type="regression"' if regression else "")
+        lines.append(LOADING[kind].format(model=model, head_args=head_args, expected=expected, out_dir=out_dir,
+                                          peft_params=peft_params, head_params=head_params, data_usage=_data_usage(task_spec)))
         lines.append("")
     return "\n".join(lines)

@@ -4,8 +4,10 @@ The configuration is written in the ``peft`` format when peft can express it (th
 needs transformers, peft and datasets only) and in the ``autopeft`` format otherwise (the script
 imports ``autopeft.apply``); ``backend`` forces one. The script is
 :mod:`autopeft.export.train_template` with its ``SETTINGS`` block filled in: model, task
-description (hub source and local file format, so it reads the same files autopeft reads),
-data folder, and the hyper-parameters of the full fidelity (whole training split, 3 epochs,
+description (a registry task's hub source and local file format, or your own data's complete
+spec: the same files, columns, label names and held-out split, read by a verbatim copy of
+:mod:`autopeft.tasks.datafiles` in the script's DATAFILES block), data folder, and the
+hyper-parameters of the full fidelity (whole training split, 3 epochs,
 sequence length 256, batch 32, warmup 6 %, per-module learning rates, gradient clipping at 1),
 with the study's own learning rate and batch size when it set them.
 """
@@ -25,18 +27,35 @@ from autopeft.export.model_info import ModelInfo
 SCRIPT_FILE = "train.py"
 BACKENDS = ("auto", "peft", "autopeft")
 _START, _END = "# <autopeft-settings>\n", "# </autopeft-settings>\n"
+_DATA_START, _DATA_END = "# <autopeft-datafiles>\n", "# </autopeft-datafiles>\n"
 
 
-def task_settings(task: str) -> dict[str, Any]:
-    """The task description the script reads its data with, from autopeft's task registry."""
-    from autopeft.tasks import TASKS
+def task_settings(task: Any) -> dict[str, Any]:
+    """The task description the script reads its data with: a registry task's hub source and
+    local file format (from autopeft's registry), or the complete spec of a task on your own
+    data (``source``: the same files, columns, labels and held-out split the study used, read by
+    the copy of :mod:`autopeft.tasks.datafiles` inside the script)."""
+    from autopeft.tasks import TASKS, Task
     from autopeft.tasks.readers import read_jsonl
 
+    if isinstance(task, Task) and task.to_spec()["source"] != "registry":
+        spec = task.to_spec()
+        return {
+            "name": task.name,
+            "kind": task.kind,
+            "text_fields": list(task.text_fields),
+            "label_names": list(task.label_names),
+            "metrics": list(task.metric_names),
+            "main_metric": task.main_metric,
+            "source": spec,
+        }
+    if isinstance(task, Task):
+        task = task.name
     if task not in TASKS:
         matches = [name for name in TASKS if name.split("/", 1)[1] == task]
         if len(matches) != 1:
-            raise ExportError(f"task {task!r}: the script format needs a task of autopeft's registry "
-                              f"({sorted(TASKS)}); export with --format peft or autopeft and load your data yourself")
+            raise ExportError(f"task {task!r}: the script format needs a task autopeft can read: a registry task "
+                              f"({sorted(TASKS)}), bbcnews, folder:ROOT, a task file or your own files (--train ...)")
         task = matches[0]
     spec = TASKS[task]
     columns = dict(spec.local.columns)
@@ -60,7 +79,8 @@ def task_settings(task: str) -> dict[str, Any]:
     }
 
 
-def num_labels(task: str) -> int:
+def num_labels(task: Any) -> int:
+    """The head size of ``task`` (a registry name or a Task)."""
     settings = task_settings(task)
     return 1 if settings["kind"] == "regression" else len(settings["label_names"])
 
@@ -89,18 +109,38 @@ def hyperparameters(fidelity: Any = None, seed: int = 0) -> dict[str, Any]:
     }
 
 
+def _datafiles_source() -> str:
+    """The source of :mod:`autopeft.tasks.datafiles` without its module docstring, to embed in
+    the script (it uses the standard library only, so the script stays standalone)."""
+    from autopeft.tasks import datafiles
+
+    text = Path(datafiles.__file__).read_text(encoding="utf-8")
+    body = text[text.index('"""', 3) + 3:].lstrip("\n")  # drop the module docstring
+    return ("# Copied from autopeft.tasks.datafiles (autopeft " + _version() + "): reads your own files, folders and\n"
+            "# datasets exactly as the study did, the held-out split included.\n" + body)
+
+
+def _version() -> str:
+    from autopeft._version import __version__
+
+    return __version__
+
+
 def render(settings: dict[str, Any]) -> str:
-    """``train_template.py`` with ``settings`` in its SETTINGS block."""
+    """``train_template.py`` with ``settings`` in its SETTINGS block and the data reader of
+    :mod:`autopeft.tasks.datafiles` in its DATAFILES block."""
     template = Path(__file__).with_name("train_template.py").read_text(encoding="utf-8")
     text = json.dumps(settings, indent=2)
     if "'''" in text:
         raise ExportError("script: a setting contains ''' and cannot be embedded; rename the model or data path")
     block = f"{_START}SETTINGS: dict = json.loads(r'''\n{text}\n''')\n{_END}"
     start, end = template.index(_START), template.index(_END) + len(_END)
-    return template[:start] + block + template[end:]
+    template = template[:start] + block + template[end:]
+    start, end = template.index(_DATA_START), template.index(_DATA_END) + len(_DATA_END)
+    return template[:start] + _DATA_START + _datafiles_source() + _DATA_END + template[end:]
 
 
-def write(config: PeftConfig, info: ModelInfo, out_dir: str, *, task: str | None, data_dir: str | None = None,
+def write(config: PeftConfig, info: ModelInfo, out_dir: str, *, task: Any, data_dir: str | None = None,
           fidelity: Any = None, seed: int = 0, backend: str = "auto", expected_trainable_params: int | None = None,
           peft_params: int | None = None, head_params: int | None = None, source: dict[str, Any] | None = None) -> list[str]:
     """Write the config (peft or autopeft backend) and ``train.py`` into ``out_dir``.
@@ -111,16 +151,21 @@ def write(config: PeftConfig, info: ModelInfo, out_dir: str, *, task: str | None
     if backend not in BACKENDS:
         raise ExportError(f"script backend {backend!r}: expected one of {list(BACKENDS)}")
     if not task:
-        raise ExportError("script: a task is needed (the study's, or task= / --task)")
+        raise ExportError("script: a task is needed (the study's, or task= / --task NAME, --task FILE.yaml, --train FILE ...)")
     if not info.name:
         raise ExportError("script: the model's id or path is needed; pass the model as a hub id or local path")
     if backend == "auto":
         backend = "autopeft" if peft_format.problems(config, info) else "peft"
+    settings_task = task_settings(task)
+    script_data_dir = None
+    if "source" not in settings_task:  # a registry task: its data folder (the study's, absolute), else the hub
+        spec = task.to_spec() if hasattr(task, "to_spec") else {}
+        script_data_dir = spec.get("data_dir") or data_dir
     files = (peft_format if backend == "peft" else autopeft_format).write(config, info, out_dir)
     settings = {
         "model": info.name,
-        "task": task_settings(task),
-        "data_dir": data_dir,
+        "task": settings_task,
+        "data_dir": script_data_dir,
         "backend": backend,
         "config_file": files[0],
         "expected_trainable_params": expected_trainable_params,

@@ -6,9 +6,14 @@ below come from the study: model, task, data source, training hyper-parameters a
 fidelity, and the configuration file beside this script (``adapter_config.json`` for HF peft,
 ``autopeft_config.json`` for autopeft). Only the ``autopeft`` backend imports autopeft.
 
-    python train.py                          # GLUE/SuperGLUE from the hub (datasets.load_dataset)
-    python train.py --data-dir /data         # local files: <dir>/glue/rte/train.tsv, ...
+    python train.py                          # the study's data: your own files, or GLUE/SuperGLUE from the hub
+    python train.py --data-dir /data         # a GLUE/SuperGLUE task's local files: <dir>/glue/rte/train.tsv, ...
+    python train.py --train my.csv           # your own data: other files of the same layout (--eval too)
     python train.py --max-steps 5            # a smoke test
+
+Your own data (CSV / TSV / JSONL files, folders of class folders, datasets) is read by the
+DATAFILES block below, a copy of autopeft's own reader: the same rows, labels and held-out
+split as the study.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 # <autopeft-settings>
 SETTINGS: dict = {}
 # </autopeft-settings>
+
+# <autopeft-datafiles>
+# </autopeft-datafiles>
 
 #: Parameter-name substring -> learning-rate group, checked in order (peft and autopeft names).
 GROUP_MARKERS = (
@@ -94,7 +102,13 @@ def _local_file(task: dict, data_dir: Path, split: str) -> Path:
 
 
 def load_split(task: dict, split: str, data_dir: str | None) -> list[dict]:
-    """Examples ``{text field: str, ..., "label": int | float}`` from the hub or local files."""
+    """Examples ``{text field: str, ..., "label": int | float}``: your own data through the
+    DATAFILES block, or a registry task from the hub or local files."""
+    if task.get("source"):
+        try:
+            return load_examples(task["source"], split)  # noqa: F821 - defined in the DATAFILES block
+        except ValueError as exc:
+            sys.exit(f"train.py: {exc}")
     if data_dir is None:
         import datasets
 
@@ -254,6 +268,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--model", default=SETTINGS["model"], help="backbone id or path (default: the study's)")
     parser.add_argument("--data-dir", default=SETTINGS.get("data_dir"), help="folder with local task files (default: the hub)")
     parser.add_argument("--hub", action="store_true", help="read the task from the hub even if the study used local files")
+    parser.add_argument("--train", help="your own data: read this training file (or folder) instead of the study's, same layout")
+    parser.add_argument("--eval", help="your own data: read this validation file (or folder) instead of the study's")
     parser.add_argument("--output-dir", default=str(HERE / "trained"), help="where the trained adapter is written")
     parser.add_argument("--epochs", type=float, default=hp["epochs"])
     parser.add_argument("--max-steps", type=int, default=hp["max_steps"] or -1, help="stop after this many steps")
@@ -271,7 +287,22 @@ def main(argv=None) -> int:
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
     args = parse_args(argv)
-    task, hp = SETTINGS["task"], SETTINGS["hyperparameters"]
+    task, hp = dict(SETTINGS["task"]), SETTINGS["hyperparameters"]
+    if args.train or args.eval:
+        if not task.get("source"):
+            sys.exit("train.py: --train / --eval replace your own data's files; this task reads --data-dir or the hub")
+        source = dict(task["source"])
+        suffixes = FORMAT_BY_SUFFIX  # noqa: F821 - defined in the DATAFILES block
+        if args.train:
+            source["train"] = str(Path(args.train).resolve())
+            source["package"] = None
+            if source["source"] == "files":
+                source["format"] = suffixes.get(Path(args.train).suffix.lower(), source["format"])
+        if args.eval:
+            source["eval"], source["eval_fraction"] = str(Path(args.eval).resolve()), None
+            if source["source"] == "files":
+                source["eval_format"] = suffixes.get(Path(args.eval).suffix.lower(), source["format"])
+        task["source"] = source
     set_seed(args.seed)
     data_dir = None if args.hub else args.data_dir
     model, tokenizer = build_model(SETTINGS, args.model, task)

@@ -85,11 +85,11 @@ def prediction_spread(task: Any, predictions: Any, references: Any) -> tuple[flo
 
 
 def _as_task(task: Any, data_dir: str | None) -> Any:
-    from autopeft.tasks import Task, get_task
+    """Any task reference (a registry name, ``bbcnews``, ``folder:ROOT``, a task file or spec,
+    a ``Task``) as a ``Task``."""
+    from autopeft.tasks import resolve_task
 
-    if isinstance(task, Task):
-        return task
-    return get_task(task, data_dir)
+    return resolve_task(task, data_dir)
 
 
 def evaluate(

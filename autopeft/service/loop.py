@@ -206,6 +206,7 @@ class SearchLoop:
                 "gpus_per_trial": plan.spec.gpus_per_trial,
                 "ray_address": plan.spec.ray_address,
                 "warm_start_trials": len(warm),
+                "task_spec": plan.task_spec,
             },
         )
 
@@ -271,7 +272,7 @@ class SearchLoop:
             {
                 "number": trial.number,
                 "model": plan.model,
-                "task": plan.task,
+                "task": plan.task_payload,
                 "config": config.to_dict(),
                 "fidelity": plan.fidelity_detail,
                 "seed": plan.seed,

@@ -34,7 +34,7 @@ class Plan:
     study_name: str
     resume: bool
     model: str
-    task: str
+    task: str  # what the study calls the task (a registry name as typed, or the spec's name)
     data_dir: str | None
     space: Any  # SearchSpace
     model_config: Any
@@ -52,10 +52,17 @@ class Plan:
     backbone_params: int
     num_layers: int
     existing_meta: dict[str, Any] | None
+    task_spec: dict[str, Any] | None = None  # the complete task spec (None: a plugged-in objective's own task name)
 
     @property
     def directions(self) -> list[str]:
         return [o.direction for o in self.objectives]
+
+    @property
+    def task_payload(self) -> Any:
+        """What each trial's worker receives as its task: the spec (it rebuilds the Task from
+        it), or the bare name a plugged-in objective knows."""
+        return self.task_spec if self.task_spec is not None else self.task
 
 
 def parse_max_params(text: str | None, backbone_params: int) -> int | None:
@@ -90,21 +97,26 @@ def _load_model_config(model: str) -> Any:
     return config
 
 
-def _check_task(task: str, data_dir: str | None, objective_fn: str) -> None:
+def _check_task(task: Any, data_dir: str | None, objective_fn: str) -> tuple[str, dict[str, Any] | None]:
+    """Resolve the task reference into (its label, its complete spec) and read the examples of a
+    task on local files (so a bad row fails here, before the store is written, not in every trial).
+
+    A name no registry knows is passed on as is (spec None) to a plugged-in objective, which
+    defines its own tasks; the default objective raises naming the known tasks.
+    """
     if data_dir is not None and not Path(data_dir).exists():
         raise SearchError(f"--data-dir {data_dir!r}: no such file or folder")
-    if objective_fn != DEFAULT_OBJECTIVE_FN:
-        return  # a plugged-in objective defines its own tasks
-    from autopeft.service.folder_tasks import folder_task, is_folder_task
+    from autopeft.tasks import UnknownTaskError, check_task_data, resolve_task, task_label
 
-    if is_folder_task(task):
-        folder_task(task)  # builds the JSONL files once; raises on a missing package or folder
-        return
     try:
-        from autopeft.tasks import get_task
-    except ImportError:
-        return
-    get_task(task, data_dir=data_dir)  # raises TaskError (an AutoPeftError) for an unknown task or file
+        resolved = resolve_task(task, data_dir)
+    except UnknownTaskError:
+        if objective_fn != DEFAULT_OBJECTIVE_FN and isinstance(task, str):
+            return task, None
+        raise
+    spec = resolved.to_spec()
+    check_task_data(resolved)
+    return task_label(task, spec), spec
 
 
 def _fidelity_detail(name: str, objective_fn: str) -> Any:
@@ -173,13 +185,14 @@ def prepare(spec: SearchSpec) -> Plan:
         return value if value is not None else meta.get(key, default)
 
     model = pick(spec.model, "model")
-    task = pick(spec.task, "task")
+    task = spec.task if spec.task is not None else (meta.get("task_spec") or meta.get("task"))
     if not model:
         from autopeft.service.defaults import default_model
 
         model = default_model()
-    if not task:
-        raise SearchError("--task is required (a task name such as sst2, or a custom task)")
+    if task is None or (isinstance(task, str) and not task.strip()):
+        raise SearchError("--task is required: a task name (sst2, bbcnews, folder:ROOT), a task file (--task FILE.yaml), "
+                          "or your own data (--train FILE --text-fields F --label-field L)")
     objective_fn = pick(spec.objective_fn, "objective_fn", DEFAULT_OBJECTIVE_FN)
     resolve(objective_fn)
     data_dir = pick(spec.data_dir, "data_dir")
@@ -213,21 +226,25 @@ def prepare(spec: SearchSpec) -> Plan:
 
     model_config = _load_model_config(model)
     parameters = list(space.parameters(model_config))
-    _check_task(task, data_dir, objective_fn)
+    task_name, task_spec = _check_task(task, data_dir, objective_fn)
+    if spec.task is None and meta.get("task"):
+        task_name = meta["task"]  # a resumed study keeps the name it was created under
+    if task_spec is not None and task_spec["source"] != "registry":
+        data_dir = None  # the spec names the files
 
     from autopeft.architectures import backbone_params, dims_of
 
     backbone = backbone_params(model_config)
     max_text = pick(spec.max_params, "max_params")
     max_params = parse_max_params(max_text, backbone)
-    study_name = spec.study or default_study_name(task, space.name)
+    study_name = spec.study or default_study_name(task_name, space.name)
     return Plan(
         spec=spec,
         storage_url=url,
         study_name=study_name,
         resume=spec.resume,
         model=model,
-        task=task,
+        task=task_name,
         data_dir=data_dir,
         space=space,
         model_config=model_config,
@@ -245,4 +262,5 @@ def prepare(spec: SearchSpec) -> Plan:
         backbone_params=backbone,
         num_layers=dims_of(model_config).num_layers,
         existing_meta=existing,
+        task_spec=task_spec,
     )

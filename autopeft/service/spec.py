@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from autopeft.store.storage import DEFAULT_STORAGE
 
 
 @dataclass
 class SearchSpec:
-    """Options of one search. ``None`` means "the default", or on ``resume`` "what the study stored"."""
+    """Options of one search. ``None`` means "the default", or on ``resume`` "what the study stored".
+
+    ``task`` is any task reference :func:`autopeft.tasks.resolve_task` takes: a registry name
+    (``glue/rte``, with ``data_dir`` for local files), ``bbcnews``, ``folder:ROOT``, a task file,
+    a dict of task-file keys (``{"train": "my.csv", "columns": ["text", "label"]}``), a complete
+    task spec, or a :class:`autopeft.tasks.Task`. The study records its complete spec.
+    """
 
     model: str | None = None
-    task: str | None = None
+    task: Any = None
     data_dir: str | None = None
     space: str | None = None
     trials: int | None = None

@@ -1,6 +1,8 @@
 """The trial worker: a long-lived process (a Ray actor) that evaluates one config per call.
 
-It keeps its imports, and through the objective (``autopeft.proxy.evaluate`` keeps a
+A trial's payload names its task by its spec (a JSON-able dict, see :mod:`autopeft.tasks.resolve`);
+the worker rebuilds the :class:`~autopeft.tasks.Task` from it once per process. It keeps its
+imports, and through the objective (``autopeft.proxy.evaluate`` keeps a
 per-process backbone and tokenisation cache), the backbone and tokenised data across trials, so
 a trial's overhead is one Ray call, not a process start. Ray workers get ``OMP_NUM_THREADS=1``
 and a reused worker would keep the torch thread count it started with, so the thread count is
@@ -16,11 +18,32 @@ import traceback
 from typing import Any
 
 _CURRENT_TRIAL: int | None = None
+_TASKS: dict[str, Any] = {}  # JSON of a task spec (or name and data folder) -> its Task, per process
 
 
 def current_trial() -> int | None:
     """Number of the trial this process is running (for objectives that need it)."""
     return _CURRENT_TRIAL
+
+
+def task_of(task: Any, data_dir: str | None = None) -> Any:
+    """The :class:`autopeft.tasks.Task` a trial's payload names: a task spec dict (what the
+    search driver sends), or a name (``glue/rte``, ``bbcnews``, ``folder:ROOT``; older drivers
+    and calibrations send names). Built once per process, so its examples are read once. A name
+    no registry knows is returned as is, for a plugged-in objective that defines its own tasks."""
+    import json
+
+    from autopeft.tasks import UnknownTaskError, resolve_task
+
+    key = json.dumps([task, data_dir], sort_keys=True, default=str)
+    if key not in _TASKS:
+        try:
+            _TASKS[key] = resolve_task(task) if isinstance(task, dict) else resolve_task(task, data_dir)  # a spec holds its paths
+        except UnknownTaskError:
+            if not isinstance(task, str):
+                raise
+            return task
+    return _TASKS[key]
 
 
 class TrialWorker:
@@ -71,7 +94,6 @@ class TrialWorker:
         """Evaluate ``payload["config"]``; never raises for an objective error (returns it as failed)."""
         global _CURRENT_TRIAL
         from autopeft.config import PeftConfig
-        from autopeft.service.folder_tasks import folder_task, is_folder_task
         from autopeft.service.trial_fn import normalize_result
 
         _CURRENT_TRIAL = payload["number"]
@@ -80,9 +102,7 @@ class TrialWorker:
             fn = self._objective()
             self._set_threads()
             config = PeftConfig.from_dict(payload["config"])
-            task = payload["task"]
-            if is_folder_task(task):
-                task = folder_task(task)
+            task = task_of(payload["task"], payload.get("data_dir"))
             raw = fn(
                 payload["model"],
                 task,

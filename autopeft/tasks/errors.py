@@ -20,3 +20,8 @@ class DataFormatError(TaskError):
         self.path = path
         self.line = line
         self.column = column
+
+
+class UnknownTaskError(TaskError):
+    """A task name that is neither a registry task, a packaged dataset, ``folder:ROOT``, a task
+    file nor a data file (a plugged-in search objective may still know it)."""

@@ -1,5 +1,8 @@
 """The registry of GLUE and SuperGLUE tasks, ``get_task`` and ``custom_task``.
 
+Other references (``bbcnews``, ``folder:ROOT``, task files, your own files, datasets) resolve
+through :func:`autopeft.tasks.resolve_task`, which uses this registry for names.
+
 Names are ``glue/<task>`` and ``superglue/<task>``; a bare name (``sst2``) works when only one
 benchmark has it (``rte`` is in both, so it needs the prefix).
 
@@ -29,8 +32,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autopeft.tasks.errors import TaskError
-from autopeft.tasks.readers import READERS_BY_SUFFIX, read_jsonl, tsv_reader
+from autopeft.tasks.errors import TaskError, UnknownTaskError
+from autopeft.tasks.readers import read_jsonl, tsv_reader
 from autopeft.tasks.task import KINDS, HubSource, LocalSource, Task, TaskSpec
 
 GLUE_HUB = "nyu-mll/glue"
@@ -135,7 +138,8 @@ def task_names() -> list[str]:
     return sorted(TASKS)
 
 
-def _resolve_name(name: str) -> TaskSpec:
+def resolve_name(name: str) -> TaskSpec:
+    """The registry spec of ``name`` (``glue/rte``, or a bare name only one benchmark has)."""
     if name in TASKS:
         return TASKS[name]
     matches = [spec for key, spec in TASKS.items() if key.split("/", 1)[1] == name]
@@ -143,7 +147,14 @@ def _resolve_name(name: str) -> TaskSpec:
         return matches[0]
     if len(matches) > 1:
         raise TaskError(f"task {name!r} is ambiguous; use one of {[spec.name for spec in matches]}")
-    raise TaskError(f"unknown task {name!r}; known tasks: {task_names()} (or build one with custom_task)")
+    raise UnknownTaskError(
+        f"unknown task {name!r}; known tasks: {task_names()}, bbcnews, folder:ROOT (ROOT/LABEL/*.txt); for your own data "
+        "pass --train FILE [--eval FILE] --text-fields F --label-field L [--columns C1,C2 for a headerless file], "
+        "or --task FILE.yaml (a task file; see README, 'Your own data')"
+    )
+
+
+_resolve_name = resolve_name
 
 
 def get_task(name: str, data_dir: str | None = None) -> Task:
@@ -151,7 +162,7 @@ def get_task(name: str, data_dir: str | None = None) -> Task:
     (the folder holding ``glue/`` and ``superglue/``, or the task's own folder)."""
     if not isinstance(name, str):
         raise TaskError(f"task name: expected a string such as 'glue/rte', got {name!r}")
-    spec = _resolve_name(name)
+    spec = resolve_name(name)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise TaskError(f"data_dir {str(data_dir)!r} is not a folder; point it at the folder holding glue/ and superglue/")
     return Task(spec, data_dir=None if data_dir is None else str(data_dir))
@@ -159,7 +170,7 @@ def get_task(name: str, data_dir: str | None = None) -> Task:
 
 def custom_task(
     train_path: str,
-    eval_path: str,
+    eval_path: str | None,
     text_fields: Sequence[str],
     label_field: str,
     kind: str,
@@ -167,63 +178,39 @@ def custom_task(
     label_names: Sequence[str] | None = None,
     name: str | None = None,
     metrics: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    eval_fraction: float | None = None,
 ) -> Task:
-    """A task from your own CSV, TSV or JSONL files (format by extension, header/keys required).
+    """A task from your own CSV, TSV or JSONL files (format by extension).
 
-    Classification labels are the distinct values of ``label_field`` in the training file
-    (sorted; numbers numerically) unless ``label_names`` is given. Metrics default to accuracy
-    and macro-F1 (classification) or Pearson and Spearman (regression); the first is the score.
+    ``columns`` names the columns of a headerless CSV/TSV file; without it the first row is the
+    header. ``eval_path=None`` holds out ``eval_fraction`` (0.2) of the training file,
+    stratified and deterministic. Classification labels are the distinct values of
+    ``label_field`` in the training file (sorted; numbers numerically) unless ``label_names`` is
+    given. Metrics default to accuracy and macro-F1 (classification) or Pearson and Spearman
+    (regression); the first is the score. The same as :func:`autopeft.tasks.resolve_task` on a
+    dict of task-file keys; the task's ``to_spec()`` is what a study records.
     """
+    from autopeft.tasks.datafiles import FORMAT_BY_SUFFIX
+    from autopeft.tasks.resolve import resolve_task
+
     if kind not in KINDS:
         raise TaskError(f"kind: expected one of {list(KINDS)}, got {kind!r}")
     if isinstance(text_fields, str) or not text_fields:
         raise TaskError(f"text_fields: expected a non-empty list of column names, got {text_fields!r}")
-    paths = {"train": Path(train_path), "validation": Path(eval_path)}
-    readers = {}
-    for split, path in paths.items():
-        if path.suffix.lower() not in READERS_BY_SUFFIX:
-            raise TaskError(f"{split} file {str(path)!r}: unsupported extension {path.suffix!r}; use one of {sorted(READERS_BY_SUFFIX)}")
+    for split, path in (("train", train_path), ("validation", eval_path)):
+        if path is None:
+            continue
+        path = Path(path)
+        if path.suffix.lower() not in FORMAT_BY_SUFFIX:
+            raise TaskError(f"{split} file {str(path)!r}: unsupported extension {path.suffix!r}; use one of {sorted(FORMAT_BY_SUFFIX)}")
         if not path.is_file():
             raise TaskError(f"{split} file {str(path)!r} does not exist")
-        readers[split] = READERS_BY_SUFFIX[path.suffix.lower()]
-    if kind == "classification" and label_names is None:
-        label_names = _infer_labels(paths["train"], readers["train"], label_field)
-    metrics = tuple(metrics) if metrics else (("accuracy", "macro_f1") if kind == "classification" else ("pearson", "spearman"))
-    columns = {**{f: f for f in text_fields}, "label": label_field}
-
-    def reader(path: Path):
-        return READERS_BY_SUFFIX[path.suffix.lower()](path)
-
-    spec = TaskSpec(
-        name=name or f"custom/{paths['train'].stem}",
-        kind=kind,
-        text_fields=tuple(text_fields),
-        label_names=tuple(str(label) for label in (label_names or ())),
-        metrics=metrics,
-        main_metric=metrics[0],
-        hub=None,
-        local=LocalSource({"train": (paths["train"].name,), "validation": (paths["validation"].name,)}, reader, columns),
-        description=f"custom {kind} task",
-    )
-    return Task(spec, files={split: str(path) for split, path in paths.items()})
-
-
-def _infer_labels(path: Path, reader, label_field: str) -> list[str]:
-    from autopeft.tasks.errors import DataFormatError
-    from autopeft.tasks.task import _raw_text
-
-    values = set()
-    for line, record in reader(path):
-        if label_field not in record:
-            raise DataFormatError(str(path), line, label_field, "missing; name the label column with label_field")
-        values.add(_raw_text(record[label_field]))
-    if len(values) < 2:
-        raise TaskError(f"{str(path)!r}: column {label_field!r} has {len(values)} distinct label(s); classification needs at least 2")
-
-    def order(value: str):
-        try:
-            return (0, float(value), value)
-        except ValueError:
-            return (1, 0.0, value)
-
-    return sorted(values, key=order)
+    options = {
+        "name": name, "train": str(train_path), "eval": None if eval_path is None else str(eval_path),
+        "eval_fraction": eval_fraction, "columns": None if columns is None else list(columns),
+        "text_fields": list(text_fields), "label_field": label_field, "kind": kind,
+        "labels": None if label_names is None else [str(label) for label in label_names],
+        "metrics": None if metrics is None else list(metrics),
+    }
+    return resolve_task(options)

@@ -140,6 +140,18 @@ class Task:
         source = self.files or self.data_dir or "hub"
         return f"Task({self.name!r}, kind={self.kind!r}, labels={list(self.label_names)}, source={source!r})"
 
+    def to_spec(self) -> dict[str, Any]:
+        """The JSON-able task spec that rebuilds this task (:func:`autopeft.tasks.resolve_task`):
+        what a study records and a Ray worker receives. A registry task's is its name and data
+        folder."""
+        from autopeft.tasks.registry import TASKS
+
+        if self.files is not None or TASKS.get(self.name) is not self.spec:
+            raise TaskError(f"task {self.name!r} was built by hand and has no spec; build it with autopeft.tasks.custom_task "
+                            "or autopeft.tasks.resolve_task (a task file or a dict of its keys)")
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
+        return {"format_version": 1, "source": "registry", "name": self.name, "data_dir": data_dir}
+
     # ------------------------------------------------------------- metrics
     def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, float]:
         """All of the task's metrics. Classification predictions may be label indices or
@@ -286,3 +298,84 @@ def _find_local_file(spec: TaskSpec, data_dir: Path, split: str) -> Path:
                 return path
             tried.append(str(path))
     raise TaskError(f"task {spec.name!r}: no {split} file found; tried {tried}")
+
+
+def _no_reader(path: Path) -> Iterator[tuple[int, dict]]:
+    raise TaskError(f"{path}: a task on your own data reads through autopeft.tasks.datafiles")
+
+
+@dataclass(repr=False)
+class SourceTask(Task):
+    """A task on your own data: CSV/TSV/JSONL files, a folder of class folders, or a
+    ``datasets`` dataset, described by its task spec ``source`` (see :mod:`autopeft.tasks.resolve`)
+    and read by :mod:`autopeft.tasks.datafiles` (the module an exported ``train.py`` embeds)."""
+
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> "SourceTask":
+        """The task of a complete ``files``, ``folder`` or ``dataset`` spec (no data is read)."""
+        kind = spec["kind"]
+        metrics = tuple(spec.get("metrics") or (("accuracy", "macro_f1") if kind == "classification" else ("pearson", "spearman")))
+        static = TaskSpec(
+            name=str(spec["name"]),
+            kind=kind,
+            text_fields=tuple(spec["text_fields"]),
+            label_names=tuple(str(n) for n in (spec.get("label_names") or ())) if kind == "classification" else (),
+            metrics=metrics,
+            main_metric=metrics[0],
+            hub=None,
+            local=LocalSource({}, _no_reader, {}),
+            description=f"{spec['source']} {kind} task",
+        )
+        return cls(static, source=dict(spec))
+
+    def __repr__(self) -> str:
+        where = self.source.get("train") or self.source.get("dataset")
+        return f"Task({self.name!r}, kind={self.kind!r}, labels={list(self.label_names)}, source={self.source['source']}:{where!r})"
+
+    def to_spec(self) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(dict(self.source))
+
+    def _error(self, exc: Exception) -> TaskError:
+        if getattr(exc, "line", None) is not None:
+            return DataFormatError(exc.path, exc.line, exc.column, exc.problem)
+        return TaskError(str(exc))
+
+    def split_path(self, split: str) -> Path:
+        """The file (``files``) or folder (``folder``) a split is read from."""
+        from autopeft.tasks import datafiles
+
+        split = self.split_name(split)
+        source = self.source
+        own = split == "validation" and bool(source.get("eval"))
+        if source["source"] == "files":
+            return Path(source["eval"] if own else source["train"])
+        if source["source"] == "folder":
+            try:
+                return datafiles.folder_root(source, "eval" if own else "train")
+            except datafiles.DataFileError as exc:
+                raise self._error(exc) from None
+        raise TaskError(f"task {self.name!r} reads the dataset {source.get('dataset')!r}; it has no local {split} file")
+
+    def source_id(self, split: str) -> str:
+        from autopeft.tasks import datafiles
+
+        split = self.split_name(split)
+        try:
+            return datafiles.fingerprint(self.source, split)
+        except datafiles.DataFileError as exc:
+            raise self._error(exc) from None
+
+    def load_split(self, split: str) -> list[dict]:
+        from autopeft.tasks import datafiles
+
+        split = self.split_name(split)
+        if split not in self._cache:
+            try:
+                self._cache[split] = datafiles.load_examples(self.source, split)
+            except datafiles.DataFileError as exc:
+                raise self._error(exc) from None
+        return self._cache[split]

@@ -237,7 +237,7 @@ def data_source(metadata: Mapping[str, Any]) -> str:
     ``folder:ROOT`` the files under ROOT; a task with a ``data_dir`` reads the files there;
     any other registry task reads the hub through ``datasets.load_dataset``.
     """
-    from autopeft.service.folder_tasks import PACKAGED
+    from autopeft.tasks.folder_tasks import PACKAGED
     from autopeft.tasks.resolve import describe_source
 
     recorded = describe_source(metadata.get("task_spec"))  # a task on your own data: its files or dataset
