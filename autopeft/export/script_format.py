@@ -102,7 +102,8 @@ def hyperparameters(fidelity: Any = None, seed: int = 0) -> dict[str, Any]:
         "max_train_examples": full.max_train_examples,
         "max_eval_examples": full.max_eval_examples,
         "warmup_ratio": full.warmup_ratio,
-        "learning_rates": {group: (rate if rate is not None else lr) for group, lr in DEFAULT_LEARNING_RATES.items()},
+        # full's scale on the per-method defaults, which are sized for the 32 steps of quick
+        "learning_rates": {group: (rate if rate is not None else full.learning_rate_scale * lr) for group, lr in DEFAULT_LEARNING_RATES.items()},
         "max_grad_norm": MAX_GRAD_NORM,
         "bf16": full.bf16,
         "seed": seed,
