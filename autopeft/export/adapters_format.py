@@ -39,12 +39,7 @@ def problems(config: PeftConfig, info: ModelInfo) -> list[str]:
     if family.name not in FAMILIES:
         out.append(f"the {family.name} family: the adapters export is defined for {list(FAMILIES)} only")
     used = REGISTRY.used(config)
-    for name, layers in used.items():
-        method = REGISTRY.get(name)
-        found = method.adapters.problems(config, info, layers)
-        if not found and method.adapters.build is None:
-            found = [f"{name} in layers {layers}: AdapterHub's adapters have no {method.title}"]
-        out.extend(found)
+    out.extend(REGISTRY.export_problems(config, info, used, "adapters", "AdapterHub's adapters have no"))
     if not used:
         out.append("the configuration has no PEFT modules")
     return out

@@ -41,13 +41,7 @@ def _methods(config: PeftConfig) -> dict[str, list[int]]:
 def problems(config: PeftConfig, info: ModelInfo) -> list[str]:
     """Every part of ``config`` that peft cannot express (empty when it can express it all)."""
     used = _methods(config)
-    out = []
-    for name, layers in used.items():
-        method = REGISTRY.get(name)
-        found = method.peft.problems(config, info, layers)
-        if not found and method.peft.build is None:
-            found = [f"{name} in layers {layers}: peft has no {method.title}"]
-        out.extend(found)
+    out = REGISTRY.export_problems(config, info, used, "peft", "peft has no")
     exportable = [m.name for m in REGISTRY.in_hook_order() if m.name in used and m.peft.build is not None]
     if len(exportable) > 1:
         out.append(f"the mixture of {' + '.join(exportable)}: a peft adapter is one method")

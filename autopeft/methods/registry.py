@@ -436,6 +436,20 @@ class MethodRegistry:
         found = {m.name: m.layers_using(config) for m in self.methods()}
         return {name: layers for name, layers in found.items() if layers}
 
+    def export_problems(self, config: Any, info: Any, used: dict[str, list[int]], rule: str, lacks: str) -> list[str]:
+        """Every reason the export ``rule`` (``"peft"`` or ``"adapters"``) cannot express the
+        ``used`` methods of ``config``: each method's own problems, or "``lacks`` <title>" (e.g.
+        ``"peft has no"``) for a method whose rule has no builder."""
+        out = []
+        for name, layers in used.items():
+            method = self.get(name)
+            export = getattr(method, rule)
+            found = export.problems(config, info, layers)
+            if not found and export.build is None:
+                found = [f"{name} in layers {layers}: {lacks} {method.title}"]
+            out.extend(found)
+        return out
+
 
 def _check_name(where: str, what: str, name: Any) -> None:
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name != name.lower():
