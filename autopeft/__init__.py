@@ -6,6 +6,8 @@ names that need them (``apply``, ...) are loaded on first access.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from autopeft._lazy import lazy_exports
 
 from autopeft._version import __version__
@@ -41,8 +43,6 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 def load_config(path: str) -> PeftConfig:
     """Read a `PeftConfig` from a JSON file written by ``PeftConfig.to_json`` or export."""
-    from pathlib import Path
-
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -9,11 +9,11 @@ No torch import: counting a million configurations costs microseconds each.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from autopeft.architectures import dims_of, family_for
+from autopeft.backbone import Backbone
 from autopeft.errors import ConfigError, UnsupportedModuleError
-from autopeft.methods.registry import REGISTRY, ModelShapes
+from autopeft.methods.registry import REGISTRY
 
 # The per-method formulas live in their methods' modules; these stay importable from here.
 from autopeft.methods.bottleneck import bottleneck_params  # noqa: E402,F401
@@ -22,6 +22,9 @@ from autopeft.methods.lora import lora_params  # noqa: E402,F401
 from autopeft.methods.prefix import prefix_params  # noqa: E402,F401
 
 if TYPE_CHECKING:
+    import torch
+    from transformers import PretrainedConfig
+
     from autopeft.config import PeftConfig
 
 _DTYPE_BYTES = {
@@ -32,7 +35,7 @@ _DTYPE_BYTES = {
 }
 
 
-def dtype_size(dtype: Any) -> int:
+def dtype_size(dtype: "str | torch.dtype") -> int:
     """Bytes per element of a dtype given by name (``"bfloat16"``) or as a torch dtype."""
     name = str(dtype).removeprefix("torch.")
     try:
@@ -41,15 +44,17 @@ def dtype_size(dtype: Any) -> int:
         raise ConfigError(f"dtype: unknown dtype {dtype!r}; use one of {sorted(_DTYPE_BYTES)}") from None
 
 
-def check_compatible(config: "PeftConfig", model_config: Any) -> None:
-    """Raise if ``config`` cannot be applied to a model with ``model_config``: another layer count,
-    or a method the family cannot have (the method's ``unavailable`` says why)."""
-    family = family_for(model_config)
-    d = dims_of(model_config)
-    if config.num_layers != d.num_layers:
+def check_compatible(config: "PeftConfig", model_config: "Backbone | PretrainedConfig | Mapping[str, Any]") -> Backbone:
+    """Raise if ``config`` cannot be applied to a model with ``model_config`` (a
+    :class:`~autopeft.backbone.Backbone`, a transformers config or a dict of one): another layer
+    count, or a method the family cannot have (the method's ``unavailable`` says why). Returns the
+    resolved Backbone."""
+    backbone = Backbone.of(model_config)
+    family = backbone.family
+    if config.num_layers != backbone.num_layers:
         raise ConfigError(
             f"num_layers: the config describes {config.num_layers} layers but the model "
-            f"({model_config_name(model_config)}) has {d.num_layers}; build the config for this model"
+            f"({backbone.describe()}) has {backbone.num_layers}; build the config for this model"
         )
     for method in REGISTRY.methods():
         reason = method.unavailable(family) if method.unavailable else None
@@ -61,22 +66,20 @@ def check_compatible(config: "PeftConfig", model_config: Any) -> None:
                 f"{fields}: {method.title} is not available for the {family.name} family "
                 f"(set in layers {layers}). {reason} {fixes[0].upper() + fixes[1:]}."
             )
+    return backbone
 
 
-def model_config_name(model_config: Any) -> str:
-    name = getattr(model_config, "_name_or_path", "") or getattr(model_config, "name_or_path", "")
-    model_type = getattr(model_config, "model_type", None) or (
-        model_config.get("model_type") if isinstance(model_config, dict) else None
-    )
-    return f"{model_type} {name}".strip()
+def model_config_name(model_config: "Backbone | PretrainedConfig | Mapping[str, Any]") -> str:
+    """``"bert NAME"``: the model type and name of a model, for messages."""
+    return Backbone.of(model_config).describe()
 
 
-def param_breakdown(config: "PeftConfig", model_config: Any) -> dict[str, int]:
+def param_breakdown(config: "PeftConfig", model_config: "Backbone | PretrainedConfig | Mapping[str, Any]") -> dict[str, int]:
     """Trainable PEFT parameters per method, one key per registered method (registry order);
-    each method's ``count`` gives one layer's."""
-    check_compatible(config, model_config)
+    each method's ``count`` gives one layer's, reading the sizes from the model's
+    :class:`~autopeft.backbone.Backbone` (resolved once here)."""
+    shapes = check_compatible(config, model_config)
     methods = REGISTRY.methods()
-    shapes = ModelShapes(model_config)
     out = {method.name: 0 for method in methods}
     for layer in config.layers:
         for method in methods:

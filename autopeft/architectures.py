@@ -192,13 +192,26 @@ def supported_model_types() -> list[str]:
 
 
 def _get(model_config: Any, key: str, default: Any = None) -> Any:
+    model_config = _config_of(model_config)
     if isinstance(model_config, Mapping):
         return model_config.get(key, default)
     return getattr(model_config, key, default)
 
 
+def _config_of(model_config: Any) -> Any:
+    """The transformers config (or dict) behind ``model_config``: a :class:`autopeft.backbone.Backbone`
+    carries the one it was read from."""
+    if isinstance(getattr(model_config, "family", None), Family):
+        return model_config.config
+    return model_config
+
+
 def family_for(model_config: Any) -> Family:
-    """The :class:`Family` of a transformers config (or a dict of one)."""
+    """The :class:`Family` of a transformers config (or a dict of one, or a
+    :class:`autopeft.backbone.Backbone`, which has it already)."""
+    family = getattr(model_config, "family", None)
+    if isinstance(family, Family):
+        return family
     model_type = _get(model_config, "model_type")
     try:
         return _BY_MODEL_TYPE[model_type]
@@ -218,7 +231,11 @@ def _first(model_config: Any, *keys: str) -> Any:
 
 
 def dims_of(model_config: Any) -> Dims:
-    """Layer count and projection sizes of a transformers config (or a dict of one)."""
+    """Layer count and projection sizes of a transformers config (or a dict of one, or a
+    :class:`autopeft.backbone.Backbone`, which has them already)."""
+    dims = getattr(model_config, "dims", None)
+    if isinstance(dims, Dims):
+        return dims
     family = family_for(model_config)
     num_layers = int(_first(model_config, "num_hidden_layers", "n_layer", "n_layers"))
     hidden = int(_first(model_config, "hidden_size", "n_embd", "dim"))
@@ -271,7 +288,10 @@ def backbone_params(model_config: Any) -> int:
     """Parameters of the backbone (embeddings + layers, no task head), from the config alone.
 
     Computed from the same table as the PEFT counts, so percentages are stable across tasks.
+    A :class:`autopeft.backbone.Backbone` has it already.
     """
+    if isinstance(getattr(model_config, "family", None), Family):
+        return int(model_config.backbone_params)
     d = dims_of(model_config)
     family = family_for(model_config)
     vocab = int(_first(model_config, "vocab_size"))

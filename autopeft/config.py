@@ -17,12 +17,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import field, make_dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Union
 
 import autopeft.methods  # noqa: F401  (registers the built-in methods)
+from autopeft import accounting
+from autopeft.backbone import Backbone
 from autopeft.errors import ConfigError
 from autopeft.methods import lora as _lora
 from autopeft.methods.registry import FLAG, RANKS, REGISTRY, SIZE, reject_unknown_keys
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PretrainedConfig
+
+#: What the counting methods accept as the model: a :class:`~autopeft.backbone.Backbone`, a
+#: transformers config or a dict of one.
+ModelLike = Union[Backbone, "PretrainedConfig", Mapping[str, Any]]
 
 FORMAT_VERSION = 1
 
@@ -192,33 +202,26 @@ class _PeftBehaviour:
         lines = [f"L{i}: {layer.summary()}" for i, layer in enumerate(self.layers) if not layer.is_empty]
         return "\n".join(lines) or "(no PEFT modules)"
 
-    def check_compatible(self, model_config: Any) -> None:
+    def check_compatible(self, model_config: ModelLike) -> None:
         """Raise if this config does not fit the model (layer count, unsupported modules)."""
-        from autopeft.accounting import check_compatible
+        accounting.check_compatible(self, model_config)
 
-        check_compatible(self, model_config)
-
-    def param_breakdown(self, model_config: Any) -> dict[str, int]:
+    def param_breakdown(self, model_config: ModelLike) -> dict[str, int]:
         """Trainable PEFT parameters per method (registry order), from the model config alone."""
-        from autopeft.accounting import param_breakdown
+        return accounting.param_breakdown(self, model_config)
 
-        return param_breakdown(self, model_config)
-
-    def num_trainable_params(self, model_config: Any) -> int:
+    def num_trainable_params(self, model_config: ModelLike) -> int:
         """Trainable PEFT parameters (task head excluded), from the model config alone."""
         return sum(self.param_breakdown(model_config).values())
 
-    def percent_of_backbone(self, model_config: Any) -> float:
+    def percent_of_backbone(self, model_config: ModelLike) -> float:
         """Trainable PEFT parameters as a percentage of the backbone's parameters."""
-        from autopeft.architectures import backbone_params
+        backbone = Backbone.of(model_config)
+        return 100.0 * self.num_trainable_params(backbone) / backbone.backbone_params
 
-        return 100.0 * self.num_trainable_params(model_config) / backbone_params(model_config)
-
-    def num_bytes(self, model_config: Any, dtype: Any = "float32") -> int:
+    def num_bytes(self, model_config: ModelLike, dtype: "str | torch.dtype" = "float32") -> int:
         """Size of the PEFT weights when stored in ``dtype`` (a name or a torch dtype)."""
-        from autopeft.accounting import dtype_size
-
-        return self.num_trainable_params(model_config) * dtype_size(dtype)
+        return self.num_trainable_params(model_config) * accounting.dtype_size(dtype)
 
 
 def _peft_doc() -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from torch import nn
 
-from autopeft.architectures import PROJECTIONS, dims_of, family_for, projection_shape
+from autopeft.architectures import PROJECTIONS
+from autopeft.backbone import Backbone
 from autopeft.config import PeftConfig
 from autopeft.errors import ArchitectureError, ConfigError
 from autopeft.methods.injectors import InjectionContext, projection_targets, resolve
@@ -30,10 +29,10 @@ class TrainableSummary:
         return self.peft_params + self.head_params
 
 
-def _check_shapes(ctx: InjectionContext, layer: nn.Module, model_config: Any) -> None:
+def _check_shapes(ctx: InjectionContext, layer: nn.Module, backbone: Backbone) -> None:
     """The built projections must have the sizes the analytic accounting assumes."""
     for projection in PROJECTIONS:
-        expected = projection_shape(model_config, projection)
+        expected = backbone.projection(projection)
         for target in projection_targets(ctx, layer, 0, projection):
             if (target.in_features, target.out_features) != (expected.in_features, expected.out_features):
                 raise ArchitectureError(
@@ -69,9 +68,10 @@ def apply(model: nn.Module, config: PeftConfig) -> nn.Module:
     model_config = getattr(model, "config", None)
     if model_config is None:
         raise ArchitectureError(f"model: {type(model).__name__} has no transformers config; pass a transformers model")
-    family = family_for(model_config)
-    config.check_compatible(model_config)
-    ctx = InjectionContext(family=family, dims=dims_of(model_config), config=config)
+    backbone = Backbone.from_config(model_config)
+    family = backbone.family
+    config.check_compatible(backbone)
+    ctx = InjectionContext(family=family, dims=backbone.dims, config=config)
     base = model.base_model if hasattr(model, "base_model") else model
     layers = resolve(base, family.layers, f"{family.name} layers")
     if not isinstance(layers, nn.ModuleList) or len(layers) != config.num_layers:
@@ -79,7 +79,7 @@ def apply(model: nn.Module, config: PeftConfig) -> nn.Module:
             f"{family.name}: {family.layers!r} is a {type(layers).__name__} of "
             f"{len(layers) if hasattr(layers, '__len__') else '?'} modules, expected {config.num_layers} layers"
         )
-    _check_shapes(ctx, layers[0], model_config)
+    _check_shapes(ctx, layers[0], backbone)
     for param in model.parameters():
         param.requires_grad_(False)
     methods = REGISTRY.in_hook_order()

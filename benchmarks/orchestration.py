@@ -48,7 +48,7 @@ def run_one(storage: str, study: str, objective: str, trials: int, workers: int)
     first = min(r.datetime_start for r in records)
     last = max(r.datetime_complete for r in records)
     span = (last - first).total_seconds()
-    work = sum(r.timings.get("wall_s", 0.0) for r in records)
+    work = sum(r.timing.wall_s or 0.0 for r in records if r.timing is not None)
     return {
         "workers": workers,
         "trials": len(records),
@@ -77,7 +77,7 @@ def main() -> int:
         print(f"ray.init (local cluster): {time.perf_counter() - t0:.2f} s")
         print("\nzero-cost trials (random sampler, SQLite, local Ray, space lora_layerwise):")
         for workers in (1, 2):
-            r = run_one(storage, f"zero-{workers}", "autopeft.service.testing:zero_cost", args.trials, workers)
+            r = run_one(storage, f"zero-{workers}", "tests.fake_objectives:zero_cost", args.trials, workers)
             print(
                 f"  {workers} worker(s): {r['trials']} trials in {r['span_s']:.2f} s -> {r['trials_per_s']:.1f} trials/s, "
                 f"overhead {r['overhead_ms']:.1f} ms/trial (setup incl. actors {r['setup_s']:.2f} s)"
@@ -85,7 +85,7 @@ def main() -> int:
         print(f"\nCPU-bound trials of {args.cpu_seconds:.1f} s:")
         spans = {}
         for workers in (1, 2):
-            r = run_one(storage, f"cpu-{workers}", "autopeft.service.testing:cpu_bound", args.cpu_trials, workers)
+            r = run_one(storage, f"cpu-{workers}", "tests.fake_objectives:cpu_bound", args.cpu_trials, workers)
             spans[workers] = r["span_s"]
             print(f"  {workers} worker(s): {r['trials']} trials in {r['span_s']:.2f} s (overhead {r['overhead_ms']:.1f} ms/trial)")
         print(f"  speed-up of 2 workers over 1: {spans[1] / spans[2]:.2f}x")

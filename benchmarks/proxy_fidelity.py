@@ -11,7 +11,8 @@ configurations and baselines at chance, the verdict, and every configuration's s
     python benchmarks/proxy_fidelity.py --tasks glue/rte --fidelities quick  # one
     python benchmarks/proxy_fidelity.py --report                             # tables only
 
-Records go to ``benchmarks/results/proxy_fidelity.json`` (a rerun replaces the task's entry)
+Records go to ``benchmarks/results/proxy_fidelity.json`` (a rerun replaces the records of the
+fidelities it ran and keeps the task's others; a kept record's ``note`` says how it was made)
 and the tables to ``benchmarks/results/proxy_fidelity.md``.
 """
 
@@ -71,7 +72,7 @@ def report() -> str:
                 cells.append(cell + (" (chance)" if mine["at_chance"] else ""))
             name = row["name"] + (" (baseline)" if row["baseline"] else "")
             lines.append(f"| {name} | {row['params']:,} | " + " | ".join(cells) + f" | {_fmt(row['reference'])} |")
-        lines += ["", *[f"- {r['fidelity']}: {r['verdict']}" for r in records]]
+        lines += ["", *[f"- {r['fidelity']}: {r['verdict']}" + (f" ({r['note']})" if r.get("note") else "") for r in records]]
     return "\n".join(lines)
 
 
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         from autopeft.calibration.run import CalibrationSpec, run_calibration
 
         for task in args.tasks:
-            spec = CalibrationSpec(task=task, data_dir=args.data_dir, fidelities=tuple(args.fidelities), reference=args.reference,
+            data_dir = args.data_dir if task.startswith(("glue/", "superglue/")) else None  # bbcnews reads its package
+            spec = CalibrationSpec(task=task, data_dir=data_dir, fidelities=tuple(args.fidelities), reference=args.reference,
                                    configs=args.configs, workers=args.workers, cpus_per_trial=1.0)
             start = time.perf_counter()
 
@@ -101,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
 
             records = run_calibration(spec, on_run=progress)
             data = _load()
-            data[task] = {"seconds": time.perf_counter() - start, "workers": args.workers,
-                          "records": [{**r.to_dict(), "noise_ratio": r.noise_ratio if math.isfinite(r.noise_ratio) else None} for r in records]}
+            fresh = [{**r.to_dict(), "noise_ratio": r.noise_ratio if math.isfinite(r.noise_ratio) else None} for r in records]
+            kept = [r for r in data.get(task, {}).get("records", []) if r["fidelity"] not in {f["fidelity"] for f in fresh}]
+            data[task] = {"seconds": time.perf_counter() - start, "workers": args.workers, "records": fresh + kept}
             RECORDS.write_text(json.dumps(data, indent=1) + "\n")
             for record in records:
                 print(record.verdict, flush=True)

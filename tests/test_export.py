@@ -302,7 +302,7 @@ def test_script_uses_autopeft_for_what_peft_cannot_express(tmp_path, capsys):
 class _Record:
     def __init__(self, number, score, params, percent=None):
         self.number, self.score, self.trainable_params, self.percent_params = number, score, params, percent
-        self.state, self.config = "COMPLETE", {"x": 1}
+        self.state, self.peft = "COMPLETE", autopeft.PeftConfig.uniform(1, lora={"query": 1})
 
 
 def test_best_under_and_knee_selection():
@@ -381,3 +381,93 @@ def test_the_head_and_its_label_names_come_from_the_task_of_any_kind(tmp_path):
     assert export_config(config, model, "peft", tmp_path / "named", label_names="neg,pos,neutral,mixed").head_params == 32 * 4 + 4
     with pytest.raises(ExportError, match="--num-labels 2: task 'glue/stsb' has a 1-output head"):
         export_config(config, model, "peft", tmp_path / "x", task="glue/stsb", num_labels=2)
+
+
+# ----------------------------------------------------------------------------- export checks (hardening item 6)
+def _tiny_study(tmp_path) -> tuple[str, str, "autopeft.PeftConfig"]:
+    """A study on a tiny saved BERT: trial 0 COMPLETE, trial 1 FAIL, trial 2 PRUNED (each with a config)."""
+    import optuna
+
+    from autopeft.backbone import load_backbone
+    from autopeft.proxy.result import TrialResult
+    from autopeft.store import keys
+    from autopeft.store.trial import Timings, WorkerInfo, encode_config, encode_result
+    from tests.conftest import save_tiny_bert
+
+    model = save_tiny_bert(tmp_path / "model")
+    url = f"sqlite:///{tmp_path / 'checks.db'}"
+    config = autopeft.PeftConfig.uniform(2, lora={"query": 4})
+    params = config.num_trainable_params(load_backbone(model))
+    study = optuna.create_study(storage=url, study_name="checks", directions=["maximize", "minimize"])
+    study.set_user_attr(keys.META_KEY, {"model": model, "task": "glue/rte", "objectives": ["score", "params"], "seed": 0})
+    ok = encode_result(TrialResult(score=0.6, trainable_params=params), {}, WorkerInfo(), Timings())
+    failed = encode_result(TrialResult(status="failed", error="oom: out of memory"), {}, WorkerInfo(), Timings())
+    study.add_trial(optuna.trial.create_trial(values=[0.6, params], user_attrs={**encode_config(config), **ok}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                              user_attrs={**encode_config(config), **failed, keys.ERROR: "oom: out of memory"}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, user_attrs=encode_config(config)))
+    return url, model, config
+
+
+def test_exporting_a_failed_or_pruned_trial_is_refused_naming_its_state(tmp_path, capsys):
+    from autopeft.cli import main
+
+    url, _, config = _tiny_study(tmp_path)
+    for number, state in ((1, "FAIL"), (2, "PRUNED")):
+        out = tmp_path / f"out{number}"
+        with pytest.raises(ExportError, match=rf"trial {number} of study 'checks' is {state}\b.*--allow-failed"):
+            export_trial(url, "checks", "autopeft", out, trial=number)
+        assert not out.exists()  # nothing written, not even the folder
+        result = export_trial(url, "checks", "autopeft", out, trial=number, allow_failed=True)
+        assert autopeft.load_config(str(out / "autopeft_config.json")) == config and result.source["state"] == state
+        assert f"- state: {state}" in (out / "README.md").read_text()
+    assert main(["export", "--study", "checks", "--storage", url, "--trial", "1", "--format", "autopeft",
+                 "--out", str(tmp_path / "cli")]) == 2
+    err = capsys.readouterr().err
+    assert "trial 1 of study 'checks' is FAIL" in err and "oom: out of memory" in err and "--allow-failed" in err
+    assert not (tmp_path / "cli").exists()
+    assert main(["export", "--study", "checks", "--storage", url, "--trial", "1", "--format", "autopeft",
+                 "--out", str(tmp_path / "cli"), "--allow-failed"]) == 0
+    assert (tmp_path / "cli" / "autopeft_config.json").is_file()
+    export_trial(url, "checks", "autopeft", tmp_path / "ok", trial=0)  # a COMPLETE trial needs no flag
+
+
+@pytest.mark.parametrize("error", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_an_export_that_fails_half_way_leaves_no_partial_files(tmp_path, monkeypatch, error):
+    """The config file is written before the README: a failure in between must not leave it behind, in a
+    new folder or in an existing one (whose files stay as they were), nor leave the temporary folder."""
+    from autopeft.export import readme
+
+    url, _, _ = _tiny_study(tmp_path)
+    exports = tmp_path / "exports"
+    existing = exports / "existing"
+    existing.mkdir(parents=True)
+    (existing / "autopeft_config.json").write_text("old config\n")
+    (existing / "notes.txt").write_text("mine\n")
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(readme, "render", broken)
+    for target in (exports / "new", existing):
+        with pytest.raises(type(error)):
+            export_trial(url, "checks", "autopeft", target, trial=0)
+    assert sorted(p.name for p in exports.iterdir()) == ["existing"]  # no new folder, no temporary folder left
+    assert sorted(p.name for p in existing.iterdir()) == ["autopeft_config.json", "notes.txt"]
+    assert (existing / "autopeft_config.json").read_text() == "old config\n" and (existing / "notes.txt").read_text() == "mine\n"
+
+
+def test_an_export_into_an_existing_folder_replaces_its_files_and_keeps_the_others(tmp_path):
+    url, _, config = _tiny_study(tmp_path)
+    target = tmp_path / "exports" / "existing"
+    target.mkdir(parents=True)
+    (target / "autopeft_config.json").write_text("old config\n")
+    (target / "notes.txt").write_text("mine\n")
+    result = export_trial(url, "checks", "autopeft", target, trial=0)
+    assert result.out_dir == str(target) and result.files == ["autopeft_config.json", "README.md"]
+    assert autopeft.load_config(str(target / "autopeft_config.json")) == config
+    assert (target / "notes.txt").read_text() == "mine\n" and "- trial: 0" in (target / "README.md").read_text()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["existing"]  # the temporary folder is gone
+    new = export_config(config, str(tmp_path / "model"), "autopeft", tmp_path / "exports" / "a" / "b", num_labels=2)
+    assert sorted(os.listdir(new.out_dir)) == ["README.md", "autopeft_config.json"]
+    assert sorted(p.name for p in (tmp_path / "exports" / "a").iterdir()) == ["b"]

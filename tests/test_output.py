@@ -27,7 +27,7 @@ from autopeft.store import META_KEY, open_storage, pareto_front  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-ZERO = "autopeft.service.testing:zero_cost"
+ZERO = "tests.fake_objectives:zero_cost"
 
 #: Layer 0: LoRA q16 k16 v2 (summary ``LoRA[q16 k16 v2]``, the text Rich used to eat).
 BRACKETS = PeftConfig(layers=[LayerConfig(lora={"query": 16, "key": 16, "value": 2}), LayerConfig()]).to_dict()

@@ -22,7 +22,7 @@ from autopeft.tasks import DataFormatError, SourceTask, TaskError, UnknownTaskEr
 from tests.conftest import save_tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
-ZERO = "autopeft.service.testing:zero_cost"
+ZERO = "tests.fake_objectives:zero_cost"
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 TOPIC_WORDS = {"World": "election summit border", "Sports": "match league goal", "Business": "market shares profit",
                "Sci/Tech": "phone software chip"}
@@ -220,6 +220,7 @@ def test_a_saved_dataset_and_a_hub_id(tmp_path, monkeypatch):
 
 def test_the_worker_rebuilds_the_task_from_the_payloads_spec(tmp_path, tiny_model_dir):
     from autopeft.config import PeftConfig
+    from autopeft.service.messages import TrialRequest
     from autopeft.service.worker import TrialWorker, task_of
 
     spec = task_spec({"train": str(write_csv(tmp_path / "my.csv", _rows(20))), "columns": "text,label"})
@@ -227,9 +228,8 @@ def test_the_worker_rebuilds_the_task_from_the_payloads_spec(tmp_path, tiny_mode
     task = task_of(payload_spec)
     assert task.label_names == tuple(sorted(LABELS)) and task is task_of(payload_spec)  # built once per process
     assert task_of("zero") == "zero"  # a plugged-in objective's own name passes through
-    out = TrialWorker(ZERO).run({"number": 0, "model": tiny_model_dir, "task": payload_spec,
-                                 "config": PeftConfig.uniform(2, lora={"query": 2}).to_dict()})
-    assert out["result"]["status"] == "ok", out["result"]
+    out = TrialWorker(ZERO).run(TrialRequest(number=0, model=tiny_model_dir, task=payload_spec, config=PeftConfig.uniform(2, lora={"query": 2})))
+    assert out.result.status == "ok", out.result
 
 
 def test_the_proxy_trains_on_a_headerless_csv(tmp_path, tiny_model_dir):
@@ -406,7 +406,7 @@ def test_every_task_kind_exports_in_every_format_with_the_studys_head(studies, k
     readme = (out / "README.md").read_text()
     assert f"num_labels={n}" in readme
     assert f"labels (the task head's classes, in order): {', '.join(task.label_names)}" in readme
-    config = load_trial(url, kind, 0).peft_config()
+    config = load_trial(url, kind, 0).peft
     if fmt == "peft":
         from peft import PeftConfig, get_peft_model
         from transformers import AutoModelForSequenceClassification

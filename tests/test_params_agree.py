@@ -80,22 +80,33 @@ def searched(tmp_path_factory):
 def _expected(record, model_config) -> tuple[int, float]:
     from autopeft.architectures import backbone_params
 
-    n = record.peft_config().num_trainable_params(model_config)
+    n = record.peft.num_trainable_params(model_config)
     return n, 100.0 * n / backbone_params(model_config)
+
+
+def _trained(url: str) -> list:
+    """The study's trained trials; a proposal rejected untrained (an empty configuration: the
+    space's layer switches can turn every module off) is PRUNED with its reason and no count."""
+    from autopeft.store import load_trials
+
+    records = load_trials(url, "agree")
+    for r in records:
+        if r.rejected is not None:
+            assert r.state == "PRUNED" and r.rejected.startswith("empty configuration") and r.peft is None
+    return [r for r in records if r.rejected is None]
 
 
 def test_the_store_keeps_the_configs_peft_count(searched):
     from autopeft.proxy.result import COLLAPSE_SHARE
-    from autopeft.store import load_trials
 
     loop, url, mc = searched
-    records = load_trials(url, "agree")
+    records = _trained(url)
     assert [r.state for r in records] == ["COMPLETE", "COMPLETE"] and records[0].baseline == "lora8_qv"
     assert records[0].trainable_params == 2 * 2 * 8 * (32 + 32)  # lora8_qv on 2 layers of width 32
     for r in records:
         n, percent = _expected(r, mc)
         assert r.values["params"] == n  # the stored objective value
-        assert r.trainable_params == r.result["trainable_params"] == n  # the stored result
+        assert r.trainable_params == r.trial_result.trainable_params == n  # the stored result
         assert r.percent_params == pytest.approx(percent, rel=1e-12)
         assert r.head_params == HEAD  # beside, never inside, the count
         assert 0.0 < r.majority_share <= 1.0 and r.chance_score is not None  # the spread reached the store
@@ -104,10 +115,9 @@ def test_the_store_keeps_the_configs_peft_count(searched):
 
 def test_sampler_and_max_params_use_the_same_count(searched):
     from autopeft.service.loop import SearchLoop
-    from autopeft.store import load_trials
 
     loop, url, mc = searched
-    search = [r for r in load_trials(url, "agree") if r.baseline is None]
+    search = [r for r in _trained(url) if r.baseline is None]
     assert len(search) == 1 and search[0].params
     record = search[0]
     n, _ = _expected(record, mc)
@@ -125,14 +135,15 @@ def test_pareto_show_dashboard_and_export_show_the_same_count(searched, capsys, 
     from autopeft.viz.frames import trials_table
 
     loop, url, mc = searched
-    records = {r.number: r for r in load_trials(url, "agree")}
+    everything = {r.number for r in load_trials(url, "agree")}
+    records = {r.number: r for r in _trained(url)}
     assert main(["pareto", "--study", "agree", "--storage", url, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     rows = {row["trial"]: row for row in out["front"] + out["baselines"]}
     assert {row["trial"] for row in out["baselines"]} == {n for n, r in records.items() if r.baseline}
     assert main(["trials", "--study", "agree", "--storage", url, "--json"]) == 0
     listed = {row["number"]: row for row in json.loads(capsys.readouterr().out)}
-    assert set(listed) == set(records)  # the search trial is listed even where the baseline dominates it
+    assert set(listed) == everything  # the search trial is listed even where the baseline dominates it
     table = trials_table(read_trials(open_readonly(url), "agree"), load_study_summary(url, "agree").metadata).set_index("number")
     for number, record in records.items():
         n, percent = _expected(record, mc)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not URL, reason="AUTOPEFT_TEST_POSTGRES_URL is n
 optuna = pytest.importorskip("optuna")
 pytest.importorskip("psycopg")
 
-from autopeft.store import META_KEY, list_studies, load_study_summary, load_trials, open_storage, pareto_front  # noqa: E402
+from autopeft.store import META_KEY, keys, list_studies, load_study_summary, load_trials, open_storage, pareto_front  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ def test_read_api_on_postgres():
     study.set_user_attr(META_KEY, {"objectives": ["score", "params"], "task": "t", "space_yaml": "name: x\n" * 500})
     for score, params in [(0.5, 10), (0.6, 20), (0.55, 30)]:
         trial = study.ask()
-        trial.set_user_attr("result", {"trainable_params": params})
+        trial.set_user_attr(keys.RESULT, {"trainable_params": params})
         study.tell(trial, [score, params])
     assert name in [s.name for s in list_studies(URL)]
     summary = load_study_summary(URL, name)
@@ -49,7 +49,7 @@ def test_two_drivers_share_one_study():
     first = subprocess.Popen(
         [sys.executable, "-m", "autopeft.cli", "search", "--model", str(gt.get_model_path()), "--task", "zero", "--space", "lora_layerwise",
          "--sampler", "random", "--baselines", "lora8_qv", "--trials", "8", "--storage", URL, "--study", name,
-         "--objective-fn", "autopeft.service.testing:sleepy", *common],
+         "--objective-fn", "tests.fake_objectives:sleepy", *common],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.time() + 120
@@ -74,6 +74,6 @@ def test_two_drivers_share_one_study():
     assert len(counted) == 8 and all(r.state == "COMPLETE" for r in counted)
     assert [r.baseline for r in records if r.baseline] == ["lora8_qv"]  # the joining driver did not add it again
     assert not [r for r in records if r.state in ("RUNNING", "WAITING")]
-    drivers = {r.user_attrs["worker"]["driver_pid"] for r in records if r.state == "COMPLETE"}
+    drivers = {r.worker.driver_pid for r in records if r.state == "COMPLETE"}
     assert len(drivers) == 2  # both drivers ran trials of the one study
     assert all(r.rejected.startswith("over budget") for r in records if r.rejected)

@@ -188,9 +188,9 @@ def _patch_loss(monkeypatch, make):
     real = train_module.compute_loss
     state = {"step": 0}
 
-    def patched(model, batch, kind):
+    def patched(model, batch, kind, *scale):
         state["step"] += 1
-        return make(real(model, batch, kind), state["step"])
+        return make(real(model, batch, kind, *scale), state["step"])
 
     monkeypatch.setattr(train_module, "compute_loss", patched)
 
@@ -281,6 +281,51 @@ def test_parameter_groups_use_per_module_learning_rates(tiny_model_dir):
     groups = {g["name"]: g["lr"] for g in parameter_groups(model, None)}
     assert groups == {k: DEFAULT_LEARNING_RATES[k] for k in ("lora", "adapter", "ia3", "head")}
     assert {g["lr"] for g in parameter_groups(model, 1e-4)} == {1e-4}
+
+
+def test_regression_trains_on_standardised_targets_and_predicts_on_their_scale():
+    """STS-B-like targets (mean 2.7, std 1.5): the loss sees them standardised, and predictions come
+    back on the 0-5 scale, so a model that outputs the standardised target exactly scores it."""
+    import numpy as np
+    import torch
+
+    from autopeft.proxy.train import IDENTITY_SCALE, TargetScale, compute_loss
+
+    targets = np.array([1.2, 4.2, 2.7, 2.7])
+    scale = TargetScale.of(targets)
+    assert scale.mean == pytest.approx(2.7) and scale.std == pytest.approx(np.std(targets))
+    assert np.allclose(scale.restore((targets - scale.mean) / scale.std), targets)
+    assert TargetScale.of(np.array([3.0, 3.0])).std == 1.0  # a constant target is not divided by 0
+
+    class Echo(torch.nn.Module):  # outputs whatever the batch says the standardised target is
+        def forward(self, input_ids, attention_mask):
+            return type("Out", (), {"logits": input_ids.float()})()
+
+    batch = {"input_ids": torch.tensor([[(t - scale.mean) / scale.std] for t in targets]),
+             "attention_mask": torch.ones(4, 1), "labels": torch.tensor(targets)}
+    assert float(compute_loss(Echo(), batch, "regression", scale)) == pytest.approx(0.0, abs=1e-10)
+    assert float(compute_loss(Echo(), batch, "regression", IDENTITY_SCALE)) > 5.0
+
+
+def test_large_adapters_train_at_a_rate_scaled_by_their_size(tiny_model_dir):
+    """An adapter above ADAPTER_REFERENCE_SIZE (64) gets its own group at (64/size)^1.5 of the
+    adapter rate (PA384 collapsed to one class on SST-2 at the unscaled rate); smaller ones keep it."""
+    import autopeft
+    from transformers import AutoModelForSequenceClassification
+
+    from autopeft.proxy.train import DEFAULT_LEARNING_RATES, parameter_groups
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
+    config = PeftConfig.uniform(TINY_LAYERS, serial_adapter=8)
+    config.layers[0].parallel_adapter = 256
+    autopeft.apply(model, config)
+    groups = {g["name"]: (g["lr"], sum(p.numel() for p in g["params"])) for g in parameter_groups(model, None, scale=0.5)}
+    adapter = DEFAULT_LEARNING_RATES["adapter"]
+    assert groups["adapter"][0] == pytest.approx(0.5 * adapter)
+    assert groups["adapter:256"][0] == pytest.approx(0.5 * adapter / 8)  # (64 / 256) ** 1.5 = 1/8
+    hidden = model.config.hidden_size
+    assert groups["adapter:256"][1] == 2 * hidden * 256 + 256 + hidden  # PA256's down and up, layer 0 only
+    assert {g["lr"] for g in parameter_groups(model, 1e-4)} == {1e-4}  # one explicit rate stays one rate
 
 
 def test_bucketing_and_padding():

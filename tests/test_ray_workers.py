@@ -27,8 +27,8 @@ pytest.importorskip("optuna")
 from autopeft.store import load_trials  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SLEEPY = "autopeft.service.testing:sleepy"
-ZERO = "autopeft.service.testing:zero_cost"
+SLEEPY = "tests.fake_objectives:sleepy"
+ZERO = "tests.fake_objectives:zero_cost"
 pytestmark = pytest.mark.skipif(shutil.which("ray") is None and not (Path(sys.executable).parent / "ray").exists(), reason="no `ray` CLI")
 
 
@@ -171,7 +171,7 @@ def test_killed_worker_fails_trial_which_is_rerun_once(cluster, tmp_path):
     assert victim.state == "FAIL" and "worker died mid-trial" in victim.error
     retries = [r for r in records.values() if r.retry_of == victim_trial]
     assert len(retries) == 1 and retries[0].state == "COMPLETE"
-    assert retries[0].params == victim.params and retries[0].config == victim.config
+    assert retries[0].params == victim.params and retries[0].peft == victim.peft
     counted = _counted(records.values())
     assert len(counted) == 3  # the budget: 3 search trials, the retry on top
     assert sum(r.state == "COMPLETE" for r in records.values()) == 3
@@ -189,7 +189,10 @@ def test_sigkilled_driver_is_resumed_without_loss_or_duplicates(cluster, tmp_pat
             records = load_trials(url, "dead")
         except Exception:  # noqa: BLE001 - study not created yet
             return False
-        return sum(r.state == "COMPLETE" for r in records) >= 2 and any(r.state == "RUNNING" for r in records)
+        running = [r for r in records if r.state == "RUNNING"]
+        # Every RUNNING trial has its configuration: a trial asked for but not yet given its
+        # parameters when the driver dies has none to re-run (its retry is a new proposal).
+        return sum(r.state == "COMPLETE" for r in records) >= 2 and running and all(r.peft is not None for r in running)
 
     _wait_until(two_done, 180, "two finished trials", driver)
     driver.send_signal(signal.SIGKILL)
@@ -215,9 +218,11 @@ def test_sigkilled_driver_is_resumed_without_loss_or_duplicates(cluster, tmp_pat
 
 
 def _signal_mid_trial(cluster, url: str, study: str, trials: int, sig: int) -> tuple[dict, str]:
-    """Start a search of 4-s trials, send ``sig`` once a trial runs; ``(env, driver stderr)``.
-    The driver must exit with 130."""
-    env = _env({"AUTOPEFT_TEST_TRIAL_SECONDS": "4"})
+    """Start a search of 8-s trials, send ``sig`` once a trial runs; ``(env, driver stderr)``.
+    The driver must exit with 130. (With 4-s trials a loaded machine's slow read of the store
+    could see a trial RUNNING only after the driver had finished all three: the signal then
+    reached no process and the driver exited 0.)"""
+    env = _env({"AUTOPEFT_TEST_TRIAL_SECONDS": "8"})
     driver = subprocess.Popen(
         _search(cluster, url, study, "--trials", str(trials), "--objective-fn", SLEEPY), env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -225,11 +230,12 @@ def _signal_mid_trial(cluster, url: str, study: str, trials: int, sig: int) -> t
 
     def running():
         try:
-            return any(r.state == "RUNNING" and r.config for r in load_trials(url, study))
+            return any(r.state == "RUNNING" and r.peft is not None for r in load_trials(url, study))
         except Exception:  # noqa: BLE001
             return False
 
     _wait_until(running, 180, "a running trial", driver)
+    assert driver.poll() is None, "the driver finished before a running trial was seen"
     driver.send_signal(sig)
     _, err = driver.communicate(timeout=60)
     assert driver.returncode == 130, err[-2000:]

@@ -17,16 +17,16 @@ optuna = pytest.importorskip("optuna")
 pytest.importorskip("ray")
 
 from autopeft.cli import main  # noqa: E402
+from autopeft.commands.search import flag  # noqa: E402
 from autopeft.service.baselines import BASELINES, build_baseline, parse_baselines  # noqa: E402
 from autopeft.service.errors import SearchError  # noqa: E402
-from autopeft.service.loop import requeue  # noqa: E402
 from autopeft.service.objectives import parse_objectives  # noqa: E402
 from autopeft.service.prepare import parse_max_params  # noqa: E402
 from autopeft.hypervolume import hypervolume  # noqa: E402
 from autopeft.store import load_study_summary, load_trials, pareto_front  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-ZERO = "autopeft.service.testing:zero_cost"
+ZERO = "tests.fake_objectives:zero_cost"
 
 
 def minilm() -> str:
@@ -63,8 +63,9 @@ def test_objectives_and_max_params_parse():
     assert parse_max_params("0.5%", 22_000_000) == 110_000
     assert parse_max_params("1.5e5", 1) == 150_000
     assert parse_max_params(None, 1) is None
-    with pytest.raises(SearchError, match="--max-params 'lots'"):
+    with pytest.raises(SearchError, match="max_params 'lots'") as raised:  # the library names the parameter,
         parse_max_params("lots", 1)
+    assert raised.value.render(flag).startswith("--max-params 'lots'")  # the CLI its flag
 
 
 def test_hypervolume_of_known_front():
@@ -76,17 +77,21 @@ def test_hypervolume_of_known_front():
 
 
 def test_requeue_runs_a_failed_trial_once(tmp_path):
-    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'r.db'}", directions=["maximize", "minimize"])
+    from autopeft.store.study import StudyStore
+
+    store = StudyStore(f"sqlite:///{tmp_path / 'r.db'}", "r")
+    study = store.create(optuna.samplers.RandomSampler(seed=0), ["maximize", "minimize"], ["score", "params"])
+    requeue = store.requeue
     trial = study.ask()
     trial.suggest_categorical("a", [1, 2])
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
-    assert requeue(study, study.trials[0], "worker died")
+    assert requeue(study.trials[0], "worker died")
     retry = study.ask()
     assert retry.user_attrs["retry_of"] == 0 and retry.user_attrs["attempt"] == 2
     assert retry.suggest_categorical("a", [1, 2]) == study.trials[0].params["a"]  # the same config again
     study.tell(retry, state=optuna.trial.TrialState.FAIL)
-    assert not requeue(study, study.trials[1], "died again")  # only once
-    assert requeue(study, study.trials[1], "interrupted", force=True)  # Ctrl-C always re-queues
+    assert not requeue(study.trials[1], "died again")  # only once
+    assert requeue(study.trials[1], "interrupted", force=True)  # Ctrl-C always re-queues
 
 
 def test_results_carry_every_trial_result_field():
@@ -98,7 +103,7 @@ def test_results_carry_every_trial_result_field():
 
     from autopeft.architectures import backbone_params
     from autopeft.proxy.result import TrialResult
-    from autopeft.service.testing import zero_cost
+    from tests.fake_objectives import zero_cost
     from autopeft.service.trial_fn import RESULT_FIELDS, normalize_result
 
     names = [f.name for f in fields(TrialResult)]
@@ -182,12 +187,12 @@ def test_search_runs_budget_and_baselines(finished_study):
     assert summary.metadata["sampler"] == "tpe" and summary.metadata["trials"] == 8
     backbone = summary.metadata["backbone_params"]
     for r in search:  # the constraint holds and the stored config is what was measured
-        assert r.result["trainable_params"] <= 0.02 * backbone
-        assert r.peft_config().num_trainable_params(__import__("transformers").AutoConfig.from_pretrained(minilm())) == r.result["trainable_params"]
-        assert r.values["params"] == r.result["trainable_params"] and r.result["head_params"] == 384 * 2 + 2
-        assert r.result["percent_params"] == pytest.approx(100 * r.result["trainable_params"] / backbone, rel=1e-12)
+        assert r.trial_result.trainable_params <= 0.02 * backbone
+        assert r.peft.num_trainable_params(__import__("transformers").AutoConfig.from_pretrained(minilm())) == r.trial_result.trainable_params
+        assert r.values["params"] == r.trial_result.trainable_params and r.trial_result.head_params == 384 * 2 + 2
+        assert r.trial_result.percent_params == pytest.approx(100 * r.trial_result.trainable_params / backbone, rel=1e-12)
         assert r.majority_share == 0.5 and r.chance_score == 0.5 and not r.collapsed
-        assert r.worker_host and r.timings["wall_s"] >= 0
+        assert r.worker.host and r.timing.wall_s >= 0
     assert all(isinstance(r.user_attrs["worker"]["pid"], int) for r in search)
 
 
@@ -223,6 +228,21 @@ def test_existing_study_needs_resume_and_resume_of_done_study_adds_nothing(finis
     assert len(load_trials(url, "z")) == before  # budget already spent: nothing duplicated
 
 
+def test_the_loop_tells_its_observer(finished_study):
+    """The loop emits events (started, where it stands, finished) to an observer and knows no
+    display; a resumed study with its budget spent starts no Ray and runs nothing."""
+    from autopeft.service import SearchSpec, run_search
+    from autopeft.service.events import SearchFinished, SearchProgress, SearchStarted
+
+    folder, url, _ = finished_study
+    events = []
+    outcome = run_search(SearchSpec(storage=url, study="z", resume=True, progress=False), observer=events.append)
+    assert isinstance(events[0], SearchStarted) and events[0].study == "z" and events[0].budget == 8
+    assert isinstance(events[-1], SearchFinished) and events[-1].outcome is outcome and outcome.trials_run == 0
+    progress = [e for e in events if isinstance(e, SearchProgress)]
+    assert progress and progress[-1].done == 8 and progress[-1].baselines_done == 2 and progress[-1].running == 0
+
+
 def test_warm_start_enqueues_the_earlier_front(finished_study):
     """Samplers that cannot take earlier trials (tpe here) get the earlier front's configs
     enqueued as the first proposals; they are marked with where they came from."""
@@ -236,14 +256,15 @@ def test_warm_start_enqueues_the_earlier_front(finished_study):
         baselines="none", warm_start=["z"], objective_fn=ZERO, progress=False,
     )
     loop = SearchLoop(prepare(spec))
-    _, study = loop._open_study()  # creates the study; no Ray needed
+    study = loop._open_study().study  # creates the study; no Ray needed
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
     front = {f"z#{r.number}" for r in pareto_front(url, "z")}
     assert 1 <= len(waiting) <= 2  # at most half the budget
     assert {t.user_attrs["warm_start_from"] for t in waiting} <= front
     assert load_study_summary(url, "warm").metadata["warm_start"] == ["z"]
-    with pytest.raises(SearchError, match="--warm-start 'nope'"):
+    with pytest.raises(SearchError, match="warm_start 'nope'") as raised:
         SearchLoop(prepare(SearchSpec(**{**spec.__dict__, "study": "warm2", "warm_start": ["nope"]})))._open_study()
+    assert raised.value.render(flag).startswith("--warm-start 'nope'")
 
 
 def test_unreachable_ray_address_fails_before_writing(tmp_path):

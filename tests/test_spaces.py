@@ -139,3 +139,29 @@ def test_build_rejects_values_outside_the_choices():
     assignment["L1.lora.key"] = 3
     with pytest.raises(autopeft.ConfigError, match=r"L1.lora.key: 3 is not one of the choices \[0, 2, 4, 8, 16\]"):
         space.build(assignment, mc)
+
+
+def test_space_and_encoding_agree_on_kinds():
+    """One rule: a two-choice string is ``binary`` in the space and one 0/1 feature in the GP encoding."""
+    from optuna.distributions import CategoricalDistribution
+
+    from autopeft.optimizer import SpaceEncoding
+    from autopeft.spaces.space import parameter_kind
+
+    cases = {
+        "two_strings": (("none", "mlp"), "binary"),
+        "flags": ((False, True), "binary"),
+        "sizes": ((0, 16, 32), "ordinal"),
+        "three_strings": (("relu", "gelu", "silu"), "categorical"),
+    }
+    enc = SpaceEncoding({name: CategoricalDistribution(choices) for name, (choices, _) in cases.items()})
+    by_name = {p.name: p for p in enc.params}
+    for name, (choices, kind) in cases.items():
+        assert parameter_kind(choices) == kind, name
+        assert by_name[name].kind == kind, name
+    assert by_name["two_strings"].table.shape == (2, 1)
+    space = SearchSpace({"format_version": 1, "name": "t", "parameters": [
+        {"field": "prefix_reparameterization", "choices": ["none", "mlp"]},
+        {"field": "prefix_length", "choices": [0, 4], "per_layer": True}]})
+    params = {p.name: p for p in space.parameters(_minilm_shaped())}
+    assert params["prefix_reparameterization"].kind == "binary"

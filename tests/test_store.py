@@ -73,9 +73,9 @@ def test_trial_records_carry_everything(url):
     first = records[0]
     assert first.values == {"score": 0.70, "params": 1000}
     assert first.params == {"rank": first.params["rank"]}
-    assert first.metrics == {"accuracy": 0.70}
-    assert first.worker_host == "h0"
-    assert first.peft_config().layers[0].lora["query"] == 4
+    assert first.trial_result.metrics == {"accuracy": 0.70}
+    assert first.worker.host == "h0"
+    assert first.peft.layers[0].lora["query"] == 4
     assert first.duration_s is not None and first.duration_s >= 0
     baseline = records[5]
     assert baseline.baseline == "lora8_qv" and baseline.params == {} and baseline.is_baseline
@@ -171,7 +171,9 @@ def test_open_storage_retries_when_another_process_initialises_the_database(tmp_
 
     from autopeft.store import open_storage
 
-    real = optuna.storages.RDBStorage
+    from autopeft.store import batch
+
+    real = batch.BatchingRDBStorage
     calls = []
 
     def racing(*args, **kwargs):
@@ -180,7 +182,7 @@ def test_open_storage_retries_when_another_process_initialises_the_database(tmp_
             raise RuntimeError("(sqlite3.IntegrityError) UNIQUE constraint failed: alembic_version.version_num")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(optuna.storages, "RDBStorage", racing)
+    monkeypatch.setattr(batch, "BatchingRDBStorage", racing)
     url = f"sqlite:///{tmp_path / 'race.db'}"
     assert open_storage(url) is not None
     assert calls == [False, False]

@@ -259,3 +259,30 @@ def test_every_task_has_a_spec_that_rebuilds_it(tmp_path):
                               get_task("glue/rte").spec.local), files={"train": train, "validation": train})
     with pytest.raises(TaskError, match="was built by hand and has no spec"):
         hand_made.to_spec()
+
+
+def test_one_label_parser_for_files_and_named_tasks():
+    """``datafiles.parse_label`` is the parser of both a task on your own files and a named task
+    (``Task._label``, through ``datafiles.example_of`` as the file rows); a named task also takes the index as text."""
+    from autopeft.tasks.datafiles import LabelValueError, label_lookup, parse_label
+
+    names = ("neg", "pos")
+    assert parse_label("POS", "classification", names) == 1
+    assert parse_label(True, "classification", ("false", "true")) == 1
+    assert parse_label(1, "classification", names, class_names=names) == 1  # a ClassLabel index
+    assert parse_label("good", "classification", names, mapping={"good": "pos"}) == 1
+    assert parse_label("1", "classification", names, label_lookup(names, indices=True)) == 1
+    assert parse_label("2.5", "regression", ()) == 2.5
+    for value, kind, problem in (("1", "classification", "is not one of"), (None, "classification", "empty"),
+                                 ("x", "regression", "is not a number"), ("nan", "regression", "NaN")):
+        with pytest.raises(LabelValueError, match=problem):
+            parse_label(value, kind, names)
+    task = get_task("glue/sst2")
+    assert task.label_names == ("negative", "positive")
+    assert task._label("1") == 1 and task._label("Positive") == 1
+    columns = {"sentence": "sentence", "label": "label"}
+    assert task._convert({"sentence": "fine", "label": "1"}, columns, ("f", 1)) == {"sentence": "fine", "label": 1}
+    with pytest.raises(DataFormatError, match=r"f, line 1, column 'label': label 'x' is not one of"):
+        task._convert({"sentence": "fine", "label": "x"}, columns, ("f", 1))
+    with pytest.raises(DataFormatError, match=r"f, line 2, column 'sentence': missing; columns present: \['label'\]"):
+        task._convert({"label": "1"}, columns, ("f", 2))

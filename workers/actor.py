@@ -4,7 +4,7 @@ The search driver creates these actors itself (``autopeft search --ray-address H
 module exists so that a cluster operator can see, import and smoke-test the exact actor class a
 worker node will run::
 
-    python workers/actor.py --address 127.0.0.1:6379     # runs one zero-cost trial on the cluster
+    python workers/actor.py --address 127.0.0.1:6379     # starts one worker actor on the cluster and asks where it runs
 
 The implementation lives in :mod:`autopeft.service.worker` (``TrialWorker``): it keeps the
 backbone and tokenised data cached across trials and sets torch's threads from the trial's CPUs.
@@ -29,20 +29,17 @@ def remote_worker(objective_fn: str = "autopeft.proxy:evaluate", cpus: float = 1
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Run one zero-cost trial on a Ray cluster to check a worker node.")
+    parser = argparse.ArgumentParser(description="Start one trial worker on a Ray cluster and print where it runs (checks a worker node).")
     parser.add_argument("--address", default=os.environ.get("RAY_ADDRESS"), help="Ray head HOST:PORT (default: start a local cluster)")
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    from autopeft.config import PeftConfig
     from autopeft.service.ray_pool import connect
 
     connect(args.address)
     import ray
 
-    actor = remote_worker("autopeft.service.testing:zero_cost")
-    config = PeftConfig.uniform(2, lora={"query": 8}).to_dict()
-    out = ray.get(actor.run.remote({"number": 0, "model": "-", "task": "-", "config": config}))
-    print(f"worker {out['worker']['host']} ({out['worker']['node_ip']}, pid {out['worker']['pid']}): score {out['result']['score']:.4f}")
+    info = ray.get(remote_worker().info.remote())  # the objective is imported on the first trial only
+    print(f"worker {info['host']} ({info['node_ip']}, node {info['node_id']}, pid {info['pid']}) is up")
     return 0
 
 

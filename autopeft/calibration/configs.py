@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
+from autopeft.backbone import Backbone
+from autopeft.config import PeftConfig
 from autopeft.errors import ConfigError
+from autopeft.service.baselines import BASELINES, build_baseline
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
+
+    from autopeft.spaces import SearchSpace
 
 #: Space samples drawn to pick the spread-out ones from.
 SAMPLE_POOL = 200
@@ -17,23 +26,20 @@ class CalibrationConfig:
     """One configuration of a calibration: ``name`` is the baseline's or ``sample<seed>``."""
 
     name: str
-    config: Any  # PeftConfig
+    config: PeftConfig
     baseline: bool
 
 
-def calibration_configs(space: Any, model_config: Any, count: int, *, seed: int = 0) -> list[CalibrationConfig]:
+def calibration_configs(space: "SearchSpace", model_config: "Backbone | PretrainedConfig | Mapping[str, Any]", count: int, *,
+                        seed: int = 0) -> list[CalibrationConfig]:
     """``count`` configurations: every hand-designed baseline the model supports (at most
     ``count``), then samples of ``space`` at evenly spaced quantiles of log(trainable params),
     so the set covers the sizes the search will compare."""
-    import random
-
-    from autopeft.architectures import dims_of, family_for
-    from autopeft.service.baselines import BASELINES, build_baseline
-
     if isinstance(count, bool) or not isinstance(count, int) or count < 3:
         raise ConfigError(f"configs: expected an integer >= 3 (rank correlation needs 3 points), got {count!r}")
-    num_layers = dims_of(model_config).num_layers
-    supports_prefix = family_for(model_config).supports_prefix
+    backbone = Backbone.of(model_config)
+    num_layers = backbone.num_layers
+    supports_prefix = backbone.family.supports_prefix
     chosen: list[CalibrationConfig] = []
     for name in BASELINES:
         config = build_baseline(name, num_layers)
@@ -48,8 +54,8 @@ def calibration_configs(space: Any, model_config: Any, count: int, *, seed: int 
     pool: dict[str, tuple[int, int, Any]] = {}
     for _ in range(SAMPLE_POOL):
         sample_seed = rng.randrange(2**31)
-        config = space.sample(model_config, sample_seed)
-        params = config.num_trainable_params(model_config)
+        config = space.sample(backbone, sample_seed)
+        params = config.num_trainable_params(backbone)
         if params > 0:
             pool.setdefault(config.summary(), (params, sample_seed, config))
     ranked = sorted(pool.values(), key=lambda item: item[0])

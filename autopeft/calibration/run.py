@@ -5,15 +5,31 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from autopeft._lazy import lazy_module
+from autopeft.backbone import Backbone, default_model, load_backbone
 from autopeft.calibration.configs import CalibrationConfig, calibration_configs
 from autopeft.calibration.stats import signal_stats
 from autopeft.calibration.verdict import verdict
+from autopeft.config import PeftConfig
 from autopeft.errors import ConfigError
-from autopeft.store.calibrations import CalibrationRecord, CalibrationRow
+from autopeft.proxy.fidelity import Fidelity
+from autopeft.proxy.result import CHANCE_MARGIN, COLLAPSE_SHARE, TrialResult
+from autopeft.proxy.train import total_steps
+from autopeft.service.messages import TrialOutcome, TrialRequest
+from autopeft.service.ray_pool import WorkerPool, connect, describe_exception, shutdown
+from autopeft.service.trial_fn import DEFAULT_OBJECTIVE_FN
+from autopeft.spaces import load_space
+from autopeft.store.calibrations import CalibrationRecord, CalibrationRow, record_calibration
+from autopeft.store.storage import check_reachable
+from autopeft.tasks import Task, check_task_data, resolve_task, task_label, task_spec
+
+if TYPE_CHECKING:
+    import ray
+else:
+    ray = lazy_module("ray")
 
 #: The reference must train at least this many times the steps of the fidelity it checks.
 MIN_REFERENCE_FACTOR = 5.0
@@ -55,7 +71,7 @@ class CalibrationPlan:
 
     spec: CalibrationSpec
     model: str
-    model_config: Any
+    model_config: Backbone  # the model's Backbone (autopeft.backbone.load_backbone)
     fidelities: Mapping[str, dict[str, Any]]  # text -> Fidelity.to_dict()
     reference: dict[str, Any]
     steps: Mapping[str, int]  # fidelity text (and the reference's) -> optimiser steps on this task
@@ -70,23 +86,19 @@ class Run:
     name: str
     fidelity: str
     seed: int
-    config: Any
+    config: PeftConfig
     result: dict[str, Any] = field(default_factory=dict)
 
 
-def _steps(fidelity: Any, train_rows: int) -> int:
-    from autopeft.proxy.train import total_steps
-
+def _steps(fidelity: Fidelity, train_rows: int) -> int:
     examples = train_rows if fidelity.max_train_examples is None else min(train_rows, fidelity.max_train_examples)
     return total_steps(examples, fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
 
 
-def load_task(task: Any, data_dir: str | None) -> Any:
+def load_task(task: Any, data_dir: str | None) -> Task:
     """The :class:`autopeft.tasks.Task` of any task reference (a registry name, ``bbcnews``,
     ``folder:ROOT``, a task file, a spec dict; see :func:`autopeft.tasks.resolve_task`), its
     local examples read so that a bad row fails before any training."""
-    from autopeft.tasks import check_task_data, resolve_task
-
     resolved = resolve_task(task, data_dir)
     check_task_data(resolved)
     return resolved
@@ -94,11 +106,6 @@ def load_task(task: Any, data_dir: str | None) -> Any:
 
 def prepare_calibration(spec: CalibrationSpec) -> CalibrationPlan:
     """Check every input and resolve the plan; raises an AutoPeftError naming the bad one."""
-    from autopeft.proxy import default_model
-    from autopeft.proxy.fidelity import Fidelity
-    from autopeft.service.prepare import _load_model_config
-    from autopeft.spaces import load_space
-
     if not spec.fidelities:
         raise ConfigError("fidelities: give at least one fidelity to calibrate, e.g. quick")
     if isinstance(spec.seeds, bool) or not isinstance(spec.seeds, int) or spec.seeds < 2:
@@ -106,7 +113,7 @@ def prepare_calibration(spec: CalibrationSpec) -> CalibrationPlan:
     if spec.workers < 1 or spec.cpus_per_trial <= 0 or spec.gpus_per_trial < 0:
         raise ConfigError(f"workers {spec.workers} / cpus_per_trial {spec.cpus_per_trial} / gpus_per_trial {spec.gpus_per_trial}: expected >= 1 worker, > 0 CPUs, >= 0 GPUs")
     model = spec.model or default_model()
-    model_config = _load_model_config(model)
+    model_config = load_backbone(model)
     task = load_task(spec.task, spec.data_dir)
     train_rows = len(task.load_split("train"))
     fidelities = {text: Fidelity.parse(text) for text in spec.fidelities}
@@ -139,13 +146,6 @@ def plan_runs(plan: CalibrationPlan) -> list[Run]:
 def execute(plan: CalibrationPlan, runs: Sequence[Run], on_run: Callable[[Run, int, int], None] | None = None) -> None:
     """Train ``runs`` on a pool of Ray trial workers (a local cluster unless ``ray_address``),
     filling each run's ``result``. A worker that dies fails its run with the reason."""
-    import ray
-
-    from autopeft.service.ray_pool import WorkerPool, connect, describe_exception, shutdown
-    from autopeft.service.trial_fn import DEFAULT_OBJECTIVE_FN
-
-    from autopeft.tasks import task_spec
-
     spec = plan.spec
     details = {**plan.fidelities, spec.reference: plan.reference}
     task = task_spec(spec.task, spec.data_dir)  # workers rebuild the task from its spec
@@ -160,11 +160,11 @@ def execute(plan: CalibrationPlan, runs: Sequence[Run], on_run: Callable[[Run, i
         while queue or pool.running_numbers():
             while queue and pool.has_free:
                 run = queue.pop(0)
-                pool.submit({"number": run.number, "config": run.config.to_dict(), "model": plan.model, "task": task,
-                             "data_dir": spec.data_dir, "fidelity": details[run.fidelity], "seed": run.seed, "queued": time.time()})
+                pool.submit(TrialRequest(number=run.number, model=plan.model, task=task, config=run.config,
+                                         fidelity=details[run.fidelity], seed=run.seed, data_dir=spec.data_dir))
             for number, outcome, error in pool.wait(timeout=1.0):
                 run = by_number[number]
-                run.result = outcome["result"] if outcome is not None else {"status": "failed", "error": describe_exception(error)}
+                run.result = _stored(outcome, error)
                 finished += 1
                 if on_run is not None:
                     on_run(run, finished, len(runs))
@@ -174,11 +174,17 @@ def execute(plan: CalibrationPlan, runs: Sequence[Run], on_run: Callable[[Run, i
             shutdown()
 
 
+def _stored(outcome: TrialOutcome | None, error: BaseException | None) -> dict[str, Any]:
+    """A run's result as the store keeps it: every TrialResult field plus the objective's other
+    fields (a failed run's ``traceback``); a worker that died fails the run with the reason."""
+    if outcome is None:
+        return TrialResult(status="failed", error=describe_exception(error) if error is not None else "worker died mid-run (no answer)").to_dict()
+    return {**outcome.result.to_dict(), **dict(outcome.extra)}
+
+
 def _at_chance(results: Sequence[Mapping[str, Any]]) -> bool:
     """The seed mean scores within the chance margin of the constant predictor, or the
     predictions mostly collapse to one class, or no seed produced a score."""
-    from autopeft.proxy.result import CHANCE_MARGIN, COLLAPSE_SHARE
-
     scored = [r for r in results if r.get("score") is not None]
     if not scored:
         return True
@@ -192,8 +198,6 @@ def _at_chance(results: Sequence[Mapping[str, Any]]) -> bool:
 
 def summarize(plan: CalibrationPlan, runs: Sequence[Run]) -> list[CalibrationRecord]:
     """One record per fidelity under test, from the finished ``runs``."""
-    from autopeft.tasks import task_label, task_spec
-
     spec = plan.spec
     task_name = task_label(spec.task, task_spec(spec.task, spec.data_dir))  # what `autopeft search` calls it
     reference = {run.name: run.result.get("score") for run in runs if run.fidelity == spec.reference}
@@ -229,9 +233,6 @@ def run_calibration(spec: CalibrationSpec, *, storage: str | None = None,
     """Validate, train every run on Ray workers, and return one record per fidelity; with
     ``storage`` each record is written to the study store (see
     :func:`autopeft.store.calibrations.record_calibration`)."""
-    from autopeft.store.calibrations import record_calibration
-    from autopeft.store.storage import check_reachable
-
     url = check_reachable(storage) if storage else None
     plan = prepare_calibration(spec)
     runs = plan_runs(plan)

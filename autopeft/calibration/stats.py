@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+from autopeft._lazy import lazy_module
+
+if TYPE_CHECKING:
+    from scipy import stats as scipy_stats
+else:
+    scipy_stats = lazy_module("scipy.stats")
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,6 @@ def signal_stats(scores: Sequence[Sequence[float | None]], reference: Sequence[f
 
     A configuration with no score at the fidelity or none at the reference is left out.
     """
-    from scipy import stats as scipy_stats
-
     if len(scores) != len(reference):
         raise ValueError(f"scores: {len(scores)} configurations, reference: {len(reference)}; give one reference score per configuration")
     means, refs, variances = [], [], []

@@ -11,16 +11,19 @@ then warns when it runs at a fidelity found blind, and the dashboard shows the v
 from __future__ import annotations
 
 import argparse
+from typing import TextIO
 import json
 import math
 import sys
+
+from autopeft.calibration.run import CalibrationSpec, Run, run_calibration
+from autopeft.store.calibrations import CalibrationRecord
+from autopeft.tasks.options import add_task_arguments, task_reference
 
 HELP = "Check that a fidelity ranks configurations like a >= 5x longer reference on a task, and record it."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from autopeft.tasks.options import add_task_arguments
-
     add_task_arguments(parser)
     parser.add_argument("--model", help="model id or local path (default: the local all-MiniLM-L6-v2)")
     parser.add_argument("--fidelity", default="quick", help="the fidelity to check: a preset or PRESET:key=value,... (default quick)")
@@ -40,7 +43,7 @@ def _score(value: float | None) -> str:
     return "failed" if value is None else f"{value:.3f}"
 
 
-def print_record(record, out=sys.stdout) -> None:
+def print_record(record: CalibrationRecord, out: TextIO = sys.stdout) -> None:
     """The per-configuration table, the signal statistics and the verdict."""
     print(f"calibration of {record.fidelity} against {record.reference} on {record.task} ({record.model})", file=out)
     print(f"{'config':<16} {'params':>10}  {record.fidelity + ' (per seed)':<24} {record.reference:>10}  at chance", file=out)
@@ -57,16 +60,13 @@ def print_record(record, out=sys.stdout) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autopeft.calibration.run import CalibrationSpec, run_calibration
-    from autopeft.tasks.options import task_reference
-
     spec = CalibrationSpec(
         task=task_reference(args, required=True), model=args.model, data_dir=args.data_dir, fidelities=(args.fidelity,), reference=args.reference,
         configs=args.configs, seeds=args.seeds, space=args.space, workers=args.workers,
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, ray_address=args.ray_address,
     )
 
-    def progress(run, done: int, total: int) -> None:
+    def progress(run: Run, done: int, total: int) -> None:
         print(f"[{done}/{total}] {run.name} at {run.fidelity} seed {run.seed}: {_score(run.result.get('score'))}", file=sys.stderr, flush=True)
 
     (record,) = run_calibration(spec, storage=args.storage, on_run=progress)

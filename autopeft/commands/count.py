@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from autopeft.errors import ArchitectureError
+import autopeft
+from autopeft.backbone import load_backbone
 
 HELP = "Count the trainable PEFT parameters of a config JSON (or a space sample) for a model."
-
-
-def load_model_config(model: str) -> Any:
-    """The transformers config of a hub id or a local folder."""
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        raise ArchitectureError(f"--model {model!r}: cannot load its config ({exc.__class__.__name__}: {exc})") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import autopeft
-
-    model_config = load_model_config(args.model)
+    model_config = load_backbone(args.model)
     config = autopeft.load_config(args.config) if args.config else autopeft.load_space(args.space).sample(model_config, args.sample)
     out = {
         "trainable_params": config.num_trainable_params(model_config),

@@ -5,6 +5,10 @@ Runs ``python -m streamlit run dashboard/app.py -- --storage URL`` with the serv
 external IP), headless, without usage statistics, and with ``fileWatcherType none`` (watching
 the source tree for edits floods inotify on big checkouts). The store is opened read-only by the
 app; a missing database is refused here before the server starts.
+
+The server dies with the command: SIGTERM, SIGHUP or Ctrl-C to ``autopeft dashboard`` is passed on
+to it (and it is killed if it has not stopped 10 s later), and on Linux it gets SIGTERM from the
+kernel when the command dies any other way, SIGKILL included (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
@@ -69,7 +73,54 @@ def run(args: argparse.Namespace) -> int:
     open_readonly(args.storage)  # a missing or foreign database: one line now, not a page later
     command = streamlit_command(args)
     print(f"autopeft dashboard: serving {args.storage} at http://{args.host}:{args.port} (Ctrl-C stops)", file=sys.stderr)
+    return serve(command)
+
+
+#: Seconds the server has to stop after the signal passed on to it, before it is killed.
+STOP_GRACE_S = 10.0
+
+
+def serve(command: list[str]) -> int:
+    """Run the server ``command`` as a child that dies with this process; returns its exit code
+    (0 after Ctrl-C)."""
+    import signal
+    import threading
+    import time
+
+    from autopeft.procs import die_with_parent
+
+    posix = sys.platform != "win32"
+    server = subprocess.Popen(command, preexec_fn=die_with_parent(signal.SIGTERM) if posix else None)
+    stopping: list[float] = []
+
+    def pass_on(signum: int, frame: object) -> None:
+        if not stopping:
+            stopping.append(time.monotonic())
+        try:
+            server.terminate()
+        except OSError:
+            pass
+
+    handled = [signal.SIGTERM, *([signal.SIGHUP] if posix else [])]
+    if threading.current_thread() is not threading.main_thread():
+        handled = []  # signal handlers can only be set in the main thread
+    previous = {sig: signal.signal(sig, pass_on) for sig in handled}
+    interrupted = False
     try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                code = server.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and time.monotonic() - stopping[0] > STOP_GRACE_S:
+                    server.kill()
+            except KeyboardInterrupt:  # Ctrl-C reached the server too; give it time to stop
+                interrupted = True
+                pass_on(signal.SIGINT, None)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if interrupted else code

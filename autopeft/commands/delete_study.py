@@ -2,7 +2,7 @@
 
 Deleting cannot be undone, so the command refuses without ``--yes`` (one line, exit 2) and
 refuses a study the store does not hold, naming the ones it does. The deletion itself is
-Optuna's own (``optuna.delete_study``), so the store stays exactly as Optuna expects it.
+Optuna's own (:func:`autopeft.store.study.delete_study`), so the store stays exactly as Optuna expects it.
 """
 
 from __future__ import annotations
@@ -21,18 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import optuna
-
     from autopeft.store.errors import StoreError
-    from autopeft.store.storage import check_reachable, open_storage
+    from autopeft.store.storage import check_writable, redact_url
+    from autopeft.store.study import count_trials, delete_study
 
-    storage = open_storage(check_reachable(args.storage, must_exist=True), create=False)
-    names = [s.study_name for s in storage.get_all_studies()]
-    if args.study not in names:
-        raise StoreError(f"--study {args.study!r}: no such study in {args.storage}; studies: {names or 'none'}")
-    n_trials = storage.get_n_trials(storage.get_study_id_from_name(args.study))
+    check_writable(args.storage)  # a read-only store: one line, nothing left behind
+    n_trials = count_trials(args.storage, args.study)
     if not args.yes:
         raise StoreError(f"refusing to delete study {args.study!r} ({n_trials} trials) without --yes; deleting cannot be undone")
-    optuna.delete_study(study_name=args.study, storage=storage)
-    print(f"deleted study {args.study!r} and its {n_trials} trials from {args.storage}")
+    delete_study(args.storage, args.study)
+    print(f"deleted study {args.study!r} and its {n_trials} trials from {redact_url(args.storage)}")
     return 0

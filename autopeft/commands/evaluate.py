@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+import autopeft
+from autopeft.backbone import default_model, load_backbone
+from autopeft.proxy import Fidelity, evaluate
+from autopeft.tasks import check_task_data, resolve_task
+from autopeft.tasks.options import add_task_arguments, task_reference
+
 HELP = "Train one PEFT config (a JSON file or a space sample) on a task and print its TrialResult."
 
 #: Fidelity knob -> (CLI flag, type, help).
@@ -23,8 +29,6 @@ _KNOBS: dict[str, tuple[str, type, str]] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model id or local path (default: the local all-MiniLM-L6-v2)")
-    from autopeft.tasks.options import add_task_arguments
-
     add_task_arguments(parser)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", help="a PeftConfig JSON file")
@@ -40,11 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import autopeft
-    from autopeft.proxy import Fidelity, default_model, evaluate
-    from autopeft.tasks import check_task_data, resolve_task
-    from autopeft.tasks.options import task_reference
-
     task = resolve_task(task_reference(args, required=True), args.data_dir)
     check_task_data(task)  # a bad row fails here with its file, line and column
     fidelity = Fidelity.parse(args.fidelity).with_(**{name: getattr(args, name) for name in (*_KNOBS, "bf16")})
@@ -52,9 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config:
         config = autopeft.load_config(args.config)
     else:
-        from autopeft.commands.count import load_model_config
-
-        config = autopeft.load_space(args.space).sample(load_model_config(model), args.sample)
+        config = autopeft.load_space(args.space).sample(load_backbone(model), args.sample)
     result = evaluate(model, task, config, fidelity, args.seed, device=args.device)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 
+import autopeft
+from autopeft.export.api import export_config, export_trial
+from autopeft.export.errors import ExportError
 from autopeft.store.storage import DEFAULT_STORAGE
+from autopeft.tasks.options import FILE_FLAGS, add_task_arguments, task_reference
 
 HELP = "Export a trial's configuration as peft, adapters or autopeft files, or a train.py script."
 FORMAT_NAMES = ("peft", "adapters", "autopeft", "script")
@@ -24,33 +28,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"study store URL (default {DEFAULT_STORAGE})")
     parser.add_argument("--model", help="model id or path (default: the study's)")
-    from autopeft.tasks.options import add_task_arguments
-
     add_task_arguments(parser, task_help="--config exports: the task (glue/rte, bbcnews, folder:ROOT or a task file FILE.yaml); "
                                          "it sets the head size, the label names and the script's data (a study records its own)",
                        data_dir_help="a named task's data folder for the script (default: the study's)",
                        labels_help="--config exports without a task: the label names of the head, in order (a,b,c)")
     parser.add_argument("--num-labels", type=int, help="--config exports without a task: the head's output count (1 for a regression)")
+    parser.add_argument("--allow-failed", action="store_true",
+                        help="export a FAIL or PRUNED trial anyway (refused by default: its configuration has no measured score)")
     parser.add_argument("--backend", default="auto", choices=("auto", "peft", "autopeft"),
                         help="script format: the configuration format train.py loads (auto: peft when it can)")
 
 
 def run(args: argparse.Namespace) -> int:
-    import autopeft
-    from autopeft.export.api import export_config, export_trial
-    from autopeft.export.errors import ExportError
-    from autopeft.tasks.options import FILE_FLAGS, task_reference
-
     if args.study:
         given = [flag for key, flag in (("task", "--task"), *FILE_FLAGS.items()) if key != "labels" and getattr(args, key) is not None]
         if given:
             raise ExportError(f"{', '.join(given)}: the study records its task (files, fields and labels); these serve --config exports")
         result = export_trial(args.storage, args.study, args.format, args.out, trial=args.trial,
                               best_under=args.best_under, knee=args.knee, backend=args.backend,
-                              model=args.model, data_dir=args.data_dir, num_labels=args.num_labels, label_names=args.labels)
+                              model=args.model, data_dir=args.data_dir, num_labels=args.num_labels, label_names=args.labels,
+                              allow_failed=args.allow_failed)
     else:
-        if args.trial is not None or args.best_under is not None or args.knee:
-            raise ExportError("--trial, --best-under and --knee choose a trial of a --study; with --config leave them out")
+        if args.trial is not None or args.best_under is not None or args.knee or args.allow_failed:
+            raise ExportError("--trial, --best-under, --knee and --allow-failed choose a trial of a --study; with --config leave them out")
         if not args.model:
             raise ExportError("--config needs --model (the model id or path the config was built for)")
         task, labels = None, args.labels

@@ -44,13 +44,16 @@ def write_csv(rows: list[dict[str, Any]], objectives: list[str], out: Any = None
 
 def run(args: argparse.Namespace) -> int:
     from autopeft.service.report import front_rows, load_pareto, print_pareto
-    from autopeft.store.storage import check_reachable, open_storage
+    from autopeft.store.fastread import SqlReader
 
-    storage = open_storage(check_reachable(args.storage, must_exist=True), create=False)
-    if not (args.json or args.csv):
-        print_pareto(storage, args.study)
-        return 0
-    summary, front, baselines, baselines_on_front = load_pareto(storage, args.study)
+    storage = SqlReader(args.storage)  # plain SQL, no Optuna ORM: fast on large studies
+    try:
+        if not (args.json or args.csv):
+            print_pareto(storage, args.study)
+            return 0
+        summary, front, baselines, baselines_on_front = load_pareto(storage, args.study)
+    finally:
+        storage.close()
     on_front = {r.number for r in front} | baselines_on_front
     front_out = front_rows(front, summary.objectives, on_front=on_front)
     baseline_out = front_rows(baselines, summary.objectives, on_front=on_front)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from autopeft.service.baselines import BASELINES, DEFAULT_BASELINES
 from autopeft.service.objectives import DEFAULT_OBJECTIVES, OBJECTIVES
-from autopeft.service.samplers import SAMPLER_NAMES
+from autopeft.service.samplers import DEFAULT_SAMPLER, SAMPLER_NAMES
 from autopeft.store.storage import DEFAULT_STORAGE
 
 HELP = "Search per-layer PEFT configurations (multi-objective) on Ray workers; studies go to a SQL store."
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs each trial holds; torch uses as many threads")
     parser.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs each trial holds (fractions allowed, e.g. 0.5)")
     parser.add_argument("--fidelity", help="proxy budget: tiny, quick, standard or full, optionally with changes, e.g. quick:max_train_examples=400,max_seq_length=96 (default quick)")
-    parser.add_argument("--sampler", help=f"optimiser: one of {', '.join(SAMPLER_NAMES)} (default mobo when available, else tpe)")
+    parser.add_argument("--sampler", help=f"optimiser: one of {', '.join(SAMPLER_NAMES)} (default {DEFAULT_SAMPLER})")
     parser.add_argument("--objectives", help=f"comma-separated, from {', '.join(OBJECTIVES)} (default {','.join(DEFAULT_OBJECTIVES)})")
     parser.add_argument("--max-params", help="limit on trainable PEFT params: a count (150000) or a percent of the backbone (0.5%%)")
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help=f"study store URL: sqlite:///FILE.db or postgresql+psycopg://... (default {DEFAULT_STORAGE})")
@@ -50,9 +51,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--objective-fn", help=argparse.SUPPRESS)  # import path of a test objective
 
 
+#: SearchSpec parameters whose flag is not ``--`` + the name with dashes.
+FLAGS = {"heartbeat_interval": "--heartbeat"}
+
+
+def flag(parameter: str) -> str:
+    """The ``autopeft search`` flag of a :class:`SearchSpec` parameter."""
+    return FLAGS.get(parameter, "--" + parameter.replace("_", "-"))
+
+
 def spec_from_args(args: argparse.Namespace):  # noqa: ANN201
-    """The :class:`SearchSpec` of the parsed options; ``--train ...`` becomes the task's spec
-    (its files read and checked here, before anything is written)."""
+    """The :class:`SearchSpec` of the parsed options: their text parsed into typed values
+    (:mod:`autopeft.service.options`); ``--train ...`` becomes the task's spec (its files read
+    and checked here, before anything is written)."""
+    from autopeft.service import options
+    from autopeft.service.baselines import parse_baselines
     from autopeft.service.spec import SearchSpec
     from autopeft.tasks.options import task_reference
 
@@ -65,59 +78,96 @@ def spec_from_args(args: argparse.Namespace):  # noqa: ANN201
         workers=args.workers,
         cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial,
-        fidelity=args.fidelity,
+        fidelity=options.fidelity(args.fidelity),
         sampler=args.sampler,
-        objectives=args.objectives,
-        max_params=args.max_params,
+        objectives=options.names(args.objectives, "objectives"),
+        max_params=None if args.max_params is None else options.ParamLimit.parse(args.max_params),
         storage=args.storage,
         study=args.study,
         resume=args.resume,
         ray_address=args.ray_address,
         seed=args.seed,
-        baselines=args.baselines,
-        warm_start=list(args.warm_start),
+        baselines=None if args.baselines is None else tuple(parse_baselines(args.baselines)),
+        warm_start=tuple(args.warm_start),
         objective_fn=args.objective_fn,
         heartbeat_interval=args.heartbeat,
         progress=not args.no_progress,
     )
 
 
-def calibration_warning(storage_url: str, task: str, model: str, fidelity: str) -> str | None:
-    """A warning when the newest calibration of ``fidelity`` on this task and model found it
-    blind (``autopeft calibrate``); None when it ranks, or when it was never calibrated."""
+def calibration_warning(storage_url: str, task: str, model: str, fidelity: Any) -> str | None:
+    """A warning when the newest calibration of ``fidelity`` (a Fidelity, or its text) on this
+    task and model found it blind (``autopeft calibrate``); None when it ranks, or when it was
+    never calibrated. Calibrations are matched by the Fidelity their text names."""
+    from autopeft.service import options
+    from autopeft.service.errors import SearchError
     from autopeft.store.calibrations import find_calibrations
 
-    found = find_calibrations(storage_url, task=task, model=model, fidelity=fidelity)
+    wanted = options.fidelity(fidelity)
+
+    def same(text: str) -> bool:
+        try:
+            return options.fidelity(text) == wanted
+        except SearchError:  # a calibration at a fidelity this version cannot read
+            return False
+
+    found = [c for c in find_calibrations(storage_url, task=task, model=model) if same(c.fidelity)]
     if not found or found[0].ranks:
         return None
-    return (f"warning: calibration {found[0].study_name} found fidelity {fidelity!r} blind on {task}: "
+    return (f"warning: calibration {found[0].study_name} found fidelity {options.fidelity_text(wanted)!r} blind on {task}: "
             f"{found[0].verdict}. The front of this search may rank noise.")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the search; a :class:`SearchError` names the flag (the library names the parameter)."""
+    from autopeft.service.errors import SearchError
+
+    try:
+        return _run(args)
+    except SearchError as exc:
+        raise SearchError(exc.render(flag)) from None
+    except Exception as exc:
+        # A store that stops taking writes mid-search (made read-only, disk full): one line
+        # naming the store and the fix, never Optuna's traceback or the URL's password.
+        if exc.__class__.__name__ != "StorageInternalError":
+            raise
+        from autopeft.store.errors import StoreError
+        from autopeft.store.storage import _READ_ONLY_FIX, _is_read_only, redact_text, redact_url
+
+        cause = exc.__cause__ or exc
+        first = (str(getattr(cause, "orig", cause)).strip().splitlines() or [cause.__class__.__name__])[0]
+        hint = f"; {_READ_ONLY_FIX}" if _is_read_only(first) else ""
+        raise StoreError(f"--storage {redact_url(args.storage)!r}: a write to the study store failed ({redact_text(first, args.storage)}){hint}; "
+                         f"after fixing it continue with --resume --study {args.study or 'NAME'}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from autopeft.service.loop import SearchLoop
     from autopeft.service.prepare import prepare
+    from autopeft.service.progress import ProgressDisplay
     from autopeft.service.report import print_pareto
+    from autopeft.store.storage import redact_url
 
     plan = prepare(spec_from_args(args))
     err = Console(stderr=True)
     err.print(
-        f"study [bold]{plan.study_name}[/bold] in {plan.storage_url}: {plan.trials} trials of {plan.space.name} "
+        f"study [bold]{plan.study_name}[/bold] in {redact_url(plan.storage_url)}: {plan.trials} trials of {plan.space.name} "
         f"on {plan.model} / {plan.task}, sampler {plan.sampler}, {plan.spec.workers} worker(s)"
         + (" (resumed)" if plan.resume else "")
     )
-    warning = calibration_warning(plan.storage_url, plan.task, plan.model, plan.fidelity)
+    warning = calibration_warning(plan.storage_url, plan.task, plan.model, plan.fidelity_value)
     if warning:
         err.print(warning, markup=False)
-    outcome = SearchLoop(plan).run()
+    display = ProgressDisplay(plan.study_name) if plan.spec.progress else None
+    outcome = SearchLoop(plan, observer=display).run()
     print_pareto(plan.storage_url, plan.study_name)
     err.print(
         f"{outcome.trials_run} trials run by this driver in {outcome.seconds:.1f} s: {outcome.completed} complete, "
         f"{outcome.failed} failed, {outcome.requeued} re-queued"
     )
     if outcome.interrupted:
-        print(f"autopeft search: interrupted; continue with: autopeft search --resume --study {plan.study_name} --storage {plan.storage_url}", file=sys.stderr)
+        print(f"autopeft search: interrupted; continue with: autopeft search --resume --study {plan.study_name} --storage {redact_url(plan.storage_url)}", file=sys.stderr)
         return 130
     return 0

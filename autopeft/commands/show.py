@@ -59,27 +59,29 @@ def summary_lines(study: str, r: Any) -> list[str]:
         lines.append(f"re-run of trial {r.retry_of}")
     if r.values:
         lines.append("values: " + ", ".join(f"{k}={_value_text(k, v)}" for k, v in r.values.items()))
+    measured = r.trial_result  # None until a worker answered
     for key, note in RESULT_FIELDS:
-        if r.result.get(key) is not None:
-            lines.append(f"{key}: {_value_text(key, r.result[key])}{note}")
+        value = None if measured is None else getattr(measured, key)
+        if value is not None:
+            lines.append(f"{key}: {_value_text(key, value)}{note}")
     if r.majority_share is not None or r.chance_score is not None:
         share = "-" if r.majority_share is None else f"{r.majority_share:.3f}"
         chance = "-" if r.chance_score is None else f"{r.chance_score:.4g}"
         flag = " (collapsed to one class: the score is the constant predictor's)" if r.collapsed else ""
         lines.append(f"majority share: {share}, chance score: {chance}{flag}")
-    if r.metrics:
-        lines.append("metrics: " + ", ".join(f"{k}={fmt_number(v) if isinstance(v, (int, float)) else json.dumps(v)}" for k, v in r.metrics.items()))
-    if r.worker_host:
-        lines.append(f"worker: {r.worker_host} (pid {r.user_attrs.get('worker', {}).get('pid')})")
+    if measured is not None and measured.metrics:
+        lines.append("metrics: " + ", ".join(f"{k}={fmt_number(v) if isinstance(v, (int, float)) else json.dumps(v)}" for k, v in measured.metrics.items()))
+    if r.worker is not None and r.worker.host:
+        lines.append(f"worker: {r.worker.host} (pid {r.worker.pid})")
     if r.duration_s is not None:
         lines.append(f"duration: {r.duration_s:.2f} s")
     if r.rejected:
         lines.append(f"rejected: {r.rejected}")
     if r.error:
         lines.append(f"error: {r.error}")
-    if r.config:
+    if r.peft is not None:
         lines.append("layers:")
-        lines.extend(f"  {line}" for line in layer_groups(r.config))
+        lines.extend(f"  {line}" for line in layer_groups(r.peft))
     return lines
 
 
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     console = output_console()
     console.print("\n".join(summary_lines(args.study, record)), markup=False, highlight=False)
-    if record.config:
-        console.print(layer_table(record.config, title=f"configuration of trial {record.number} (one row per layer)"))
-        console.print("global: " + ", ".join(f"{k}={v}" for k, v in global_settings(record.config)), markup=False, highlight=False)
+    if record.peft is not None:
+        console.print(layer_table(record.peft, title=f"configuration of trial {record.number} (one row per layer)"))
+        console.print("global: " + ", ".join(f"{k}={v}" for k, v in global_settings(record.peft)), markup=False, highlight=False)
     return 0

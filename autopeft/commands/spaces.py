@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from autopeft.backbone import load_backbone
+from autopeft.spaces import builtin_spaces, load_space
+
 HELP = "List shipped search spaces, or show one space's parameters for a model."
 
 
@@ -15,8 +18,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autopeft.spaces import builtin_spaces, load_space
-
     if args.space is None:
         for name in builtin_spaces():
             space = load_space(name)
@@ -26,9 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None:
         print(space.text)
         return 0
-    from autopeft.commands.count import load_model_config
-
-    params = space.parameters(load_model_config(args.model))
+    params = space.parameters(load_backbone(args.model))
     if args.json:
         print(json.dumps([{"name": p.name, "kind": p.kind, "choices": list(p.choices)} for p in params], indent=2))
     else:

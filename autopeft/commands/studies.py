@@ -18,17 +18,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from autopeft.store import list_studies
+    from autopeft.store.fastread import SqlReader, read_studies
 
-    studies = list_studies(args.storage)
+    reader = SqlReader(args.storage)  # aggregate queries, no Optuna ORM: fast on large stores
+    try:
+        studies = read_studies(reader)
+    finally:
+        reader.close()
     if args.json:
         print(json.dumps([s.to_dict() | {"metadata": {k: v for k, v in s.metadata.items() if k != "space_yaml"}} for s in studies], indent=2, default=str))
         return 0
     from rich.table import Table
 
     from autopeft.service.report import cell, output_console
+    from autopeft.store.storage import redact_url
 
-    table = Table(title=cell(f"studies in {args.storage}"))
+    table = Table(title=cell(f"studies in {redact_url(args.storage)}"))
     for name in ("study", "task", "model", "space", "sampler", "done/budget", "failed", "running", "best score"):
         table.add_column(name)
     for s in studies:

@@ -4,7 +4,10 @@ Formats (:data:`FORMATS`): ``peft`` (HF peft ``adapter_config.json`` via ``save_
 ``adapters`` (AdapterHub ``ConfigUnion`` JSON), ``autopeft`` (the `PeftConfig` JSON that
 ``autopeft.apply`` takes), ``script`` (a standalone HF ``Trainer`` ``train.py`` beside the
 config). Each export writes a README.md. ``export_config`` starts from a `PeftConfig`;
-``export_trial`` from a study (``--trial``, ``--best-under``, ``--knee``).
+``export_trial`` from a study (``--trial``, ``--best-under``, ``--knee``); it refuses a FAIL or
+PRUNED trial, naming its state, unless ``allow_failed`` (``--allow-failed``). Every export is
+written into a temporary folder beside the target and moved into place when complete, so a
+failed export leaves no partial files and an existing folder as it was.
 
 Importing this package is cheap: torch, transformers and peft load on first use.
 """

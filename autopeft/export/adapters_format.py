@@ -47,7 +47,7 @@ def problems(config: PeftConfig, info: ModelInfo) -> list[str]:
 
 def to_adapters(config: PeftConfig, info: ModelInfo) -> dict[str, Any]:
     """The AdapterHub ``ConfigUnion`` dict of ``config`` (raises :class:`InexpressibleError`)."""
-    config.check_compatible(info.config)
+    config.check_compatible(info.backbone)
     found = problems(config, info)
     if found:
         raise InexpressibleError("adapters", found, ["autopeft"])

@@ -1,16 +1,30 @@
-"""``export_config`` (from a `PeftConfig`) and ``export_trial`` (from a study) for every format."""
+"""``export_config`` (from a `PeftConfig`) and ``export_trial`` (from a study) for every format.
+
+Every export is written into a new temporary folder beside ``out_dir`` and moved into place
+only once all its files are written (:func:`_staged`), so an export that fails half-way leaves
+no partial files and an existing folder as it was. ``export_trial`` refuses a FAIL or PRUNED
+trial, naming its state, unless ``allow_failed``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from autopeft.config import PeftConfig
 from autopeft.errors import ConfigError
 from autopeft.export import adapters_format, autopeft_format, peft_format, readme, script_format
 from autopeft.export.errors import ExportError
 from autopeft.export.model_info import ModelInfo, resolve_model
+from autopeft.export.selection import select
+from autopeft.store import load_study_summary
+from autopeft.tasks import Task, UnknownTaskError, task_spec
+from autopeft.tasks.resolve import task_from_spec
 
 README_FILE = "README.md"
 
@@ -63,24 +77,60 @@ class ExportResult:
     head_params: int = 0
 
 
+#: Trial states whose configuration was never measured: exporting one needs ``allow_failed``.
+UNFINISHED_STATES = ("FAIL", "PRUNED")
+
+
 def _out_dir(out_dir: Any) -> Path:
+    """The target folder, checked (not a file) and its parent created; the folder itself is
+    made only when the export is complete (:func:`_staged`)."""
     path = Path(out_dir)
     if path.exists() and not path.is_dir():
         raise ExportError(f"--out {str(path)!r} is a file; give a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        Path(os.path.abspath(path)).parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"--out {str(path)!r}: cannot create the folder ({exc.strerror})") from None
     return path
 
 
-def resolve_export_task(task: Any, data_dir: str | None = None) -> Any:
+@contextlib.contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    """A new temporary folder beside ``path`` (the same filesystem, so moving it is a rename) to
+    write the export into; when the block finishes, its files move into ``path``: the folder is
+    renamed into place when ``path`` does not exist, otherwise (an existing folder, perhaps the
+    working directory) each file replaces its namesake with one rename and the folder's other
+    files stay. When the block raises
+    (anything, Ctrl-C included) the temporary folder is removed and ``path`` is as it was."""
+    target = Path(os.path.abspath(path))  # ".." resolved, links kept
+    stage = target.parent / f".{target.name}.autopeft-export-{uuid.uuid4().hex[:12]}"
+    try:
+        stage.mkdir()
+    except OSError as exc:
+        raise ExportError(f"--out {str(path)!r}: cannot write beside it in {str(target.parent)!r} ({exc.strerror})") from None
+    try:
+        yield stage
+        if not target.exists() and not target.is_symlink():
+            stage.rename(target)
+        else:
+            if not target.is_dir():
+                raise ExportError(f"--out {str(path)!r} is a file; give a folder")
+            items = sorted(stage.iterdir())
+            blocked = [item.name for item in items if (target / item.name).is_dir()]
+            if blocked:  # checked before any file moves, so the folder is left as it was
+                raise ExportError(f"--out {str(path)!r} holds folders named {blocked}, where the export writes files; "
+                                  "move them or export into another folder")
+            for item in items:
+                os.replace(item, target / item.name)
+    finally:
+        if stage.exists():
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def resolve_export_task(task: Any, data_dir: str | None = None) -> Task:
     """The :class:`autopeft.tasks.Task` of a task reference (a study's recorded spec, a name, a
     task file, a spec dict or a Task), from its spec alone: no data is read and a registry
     task's data folder need not exist here (a study searched on another machine)."""
-    from autopeft.tasks import Task, task_spec
-    from autopeft.tasks.resolve import task_from_spec
-
     if isinstance(task, Task) and data_dir is None:
         return task
     return task_from_spec(task_spec(task, data_dir), check_data_dir=False)
@@ -128,8 +178,8 @@ def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, 
     resolved = None if task is None else resolve_export_task(task, data_dir)
     num_labels, labels = _head(resolved, num_labels, label_names)
     info = resolve_model(model, num_labels)
-    config.check_compatible(info.config)
-    peft_params = config.num_trainable_params(info.config)
+    config.check_compatible(info.backbone)
+    peft_params = config.num_trainable_params(info.backbone)
     trainable = peft_params + info.head_params
     source = dict(source or {})
     if format == "peft":
@@ -137,43 +187,50 @@ def export_config(config: PeftConfig, model: Any, format: str, out_dir: Any, *, 
     elif format == "adapters":
         adapters_format.to_adapters(config, info)
     path = _out_dir(out_dir)
-    files = FORMATS[format](config, info, str(path), task=resolved, data_dir=data_dir, fidelity=fidelity, seed=seed,
-                            backend=backend, expected_trainable_params=trainable, peft_params=peft_params,
-                            head_params=info.head_params, source=source)
-    used_backend = None
-    if format == "script":
-        used_backend = "peft" if peft_format.ADAPTER_CONFIG in files else "autopeft"
-    spec = None if resolved is None else resolved.to_spec()
-    about = {**source, "task": source.get("task") or (None if resolved is None else resolved.name),
-             "data_dir": spec.get("data_dir") if spec and spec["source"] == "registry" else None,
-             "data": readme.data_line(spec), "labels": ", ".join(labels) if labels else None}
-    text = readme.render(format, [*files, README_FILE], source=about,
-                         model=info.name, num_labels=int(info.config.num_labels), expected=trainable,
-                         summary=config.summary(), peft_params=peft_params, head_params=info.head_params,
-                         out_dir=str(path), backend=used_backend,
-                         regression=resolved is not None and resolved.kind == "regression", task_spec=spec)
-    (path / README_FILE).write_text(text, encoding="utf-8")
+    with _staged(path) as stage:
+        files = FORMATS[format](config, info, str(stage), task=resolved, data_dir=data_dir, fidelity=fidelity, seed=seed,
+                                backend=backend, expected_trainable_params=trainable, peft_params=peft_params,
+                                head_params=info.head_params, source=source)
+        used_backend = None
+        if format == "script":
+            used_backend = "peft" if peft_format.ADAPTER_CONFIG in files else "autopeft"
+        spec = None if resolved is None else resolved.to_spec()
+        about = {**source, "task": source.get("task") or (None if resolved is None else resolved.name),
+                 "data_dir": spec.get("data_dir") if spec and spec["source"] == "registry" else None,
+                 "data": readme.data_line(spec), "labels": ", ".join(labels) if labels else None}
+        text = readme.render(format, [*files, README_FILE], source=about,
+                             model=info.name, num_labels=int(info.config.num_labels), expected=trainable,
+                             summary=config.summary(), peft_params=peft_params, head_params=info.head_params,
+                             out_dir=str(path), backend=used_backend,
+                             regression=resolved is not None and resolved.kind == "regression", task_spec=spec)
+        (stage / README_FILE).write_text(text, encoding="utf-8")
     return ExportResult(str(path), format, [*files, README_FILE], peft_params, trainable, used_backend, source, info.head_params)
 
 
 def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: int | None = None,
                  best_under: Any = None, knee: bool = False, backend: str = "auto", model: Any = None,
-                 data_dir: str | None = None, num_labels: int | None = None, label_names: Any = None) -> ExportResult:
+                 data_dir: str | None = None, num_labels: int | None = None, label_names: Any = None,
+                 allow_failed: bool = False) -> ExportResult:
     """Export one trial of ``study`` (chosen by ``trial``, ``best_under`` or ``knee``).
+
+    A FAIL or PRUNED trial (its configuration was never measured) is refused, naming its state,
+    unless ``allow_failed`` (``--allow-failed``); its README then records the state.
 
     Model, task (its recorded spec: files, fields, label names), fidelity and seed come from the
     study's metadata; ``model`` and ``data_dir`` (a registry task's data folder) override them
     (a study searched on another machine). ``num_labels`` / ``label_names`` serve only a study
     whose task autopeft does not know (a plugged-in objective's); otherwise they must agree.
     """
-    from autopeft.export.selection import select
-    from autopeft.store import load_study_summary
-    from autopeft.tasks import UnknownTaskError, task_spec
-
     record, how = select(storage, study, trial=trial, best_under_budget=best_under, use_knee=knee)
+    if record.state in UNFINISHED_STATES and not allow_failed:
+        error = (record.error or "").strip().splitlines()
+        why = f" ({error[0][:200]})" if error else ""
+        raise ExportError(f"trial {record.number} of study {study!r} is {record.state}{why}: it has no measured score, so its "
+                          "configuration is not a searched result; pass --allow-failed (allow_failed=True) to export it anyway")
     summary = load_study_summary(storage, study)
     meta = summary.metadata
-    config = record.peft_config()
+    config = record.peft
+    measured = record.trial_result
     model_id = model or meta.get("model")
     if not model_id:
         raise ExportError(f"study {study!r} does not record its model; pass --model")
@@ -196,9 +253,10 @@ def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: 
         "study": study,
         "storage": storage if isinstance(storage, str) else None,
         "trial": record.number,
+        "state": record.state,
         "selection": how,
         "score": record.score,
-        "metrics": record.metrics or None,
+        "metrics": (measured.metrics or None) if measured is not None else None,
         "trainable_params": record.trainable_params,
         "percent_params": record.percent_params,
     }

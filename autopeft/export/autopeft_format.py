@@ -16,6 +16,6 @@ def problems(config: PeftConfig, info: ModelInfo) -> list[str]:
 
 
 def write(config: PeftConfig, info: ModelInfo, out_dir: str) -> list[str]:
-    config.check_compatible(info.config)
+    config.check_compatible(info.backbone)
     Path(out_dir, CONFIG_FILE).write_text(config.to_json(indent=2) + "\n", encoding="utf-8")
     return [CONFIG_FILE]

@@ -24,6 +24,7 @@ from typing import Any
 
 from autopeft.architectures import PROJECTIONS, FusedSlice
 from autopeft.config import PeftConfig
+from autopeft.export import adapters_format
 from autopeft.export.errors import InexpressibleError
 from autopeft.export.model_info import ModelInfo
 from autopeft.methods import prefix as _prefix_method
@@ -58,9 +59,7 @@ def check(config: PeftConfig, info: ModelInfo) -> None:
     found = problems(config, info)
     if found:
         alternatives = list(ALTERNATIVES)
-        from autopeft.export.adapters_format import problems as adapters_problems
-
-        if not adapters_problems(config, info):
+        if not adapters_format.problems(config, info):
             alternatives.append("adapters")
         raise InexpressibleError("peft", found, alternatives)
 
@@ -115,7 +114,7 @@ def layers_pattern(info: ModelInfo) -> str:
 
 def to_peft(config: PeftConfig, info: ModelInfo) -> Any:
     """The ``peft`` config object for ``config`` (raises :class:`InexpressibleError`)."""
-    config.check_compatible(info.config)
+    config.check_compatible(info.backbone)
     check(config, info)
     (method,) = _methods(config)
     return REGISTRY.get(method).peft.build(config, info)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from autopeft.tasks.resolve import describe_source
+
 LOADING = {
     "peft": """```python
 from peft import PeftConfig, get_peft_model
@@ -68,7 +70,7 @@ trained adapter and task head to `trained/`. It first checks that {expected} par
 
 #: Source keys listed under "Where it came from", with the label each is written under.
 SOURCE_LABELS = {
-    "study": "study", "storage": "storage", "config_file": "config_file", "trial": "trial", "selection": "selection",
+    "study": "study", "storage": "storage", "config_file": "config_file", "trial": "trial", "state": "state", "selection": "selection",
     "score": "score", "metrics": "metrics",
     "trainable_params": "trainable_params (PEFT modules, the task head excluded)",
     "percent_params": "percent_params (of the backbone: embeddings + layers)",
@@ -80,8 +82,6 @@ def data_line(spec: dict[str, Any] | None) -> str | None:
     """Where the task's examples come from, for a task on your own data (None otherwise)."""
     if not spec or spec.get("source") == "registry":
         return None
-    from autopeft.tasks.resolve import describe_source
-
     return describe_source(spec)
 
 

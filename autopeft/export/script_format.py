@@ -8,7 +8,8 @@ description (a registry task's hub source and local file format, or your own dat
 spec: the same files, columns, label names and held-out split, read by a verbatim copy of
 :mod:`autopeft.tasks.datafiles` in the script's DATAFILES block), data folder, and the
 hyper-parameters of the full fidelity (whole training split, 3 epochs,
-sequence length 256, batch 32, warmup 6 %, per-module learning rates, gradient clipping at 1),
+sequence length 256, batch 32, warmup 6 %, per-module learning rates with the proxy's lower rate
+for bottleneck adapters wider than 64, gradient clipping at 1),
 with the study's own learning rate and batch size when it set them.
 """
 
@@ -18,11 +19,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from autopeft._version import __version__
 from autopeft.config import PeftConfig
-from autopeft.export import adapters_format  # noqa: F401  (peft_format's hint imports it)
 from autopeft.export import autopeft_format, peft_format
 from autopeft.export.errors import ExportError
 from autopeft.export.model_info import ModelInfo
+from autopeft.proxy.fidelity import PRESETS
+from autopeft.proxy.train import ADAPTER_RATE_POWER, ADAPTER_REFERENCE_SIZE, DEFAULT_LEARNING_RATES, MAX_GRAD_NORM
+from autopeft.tasks import TASKS, Task, datafiles
+from autopeft.tasks.readers import read_jsonl
 
 SCRIPT_FILE = "train.py"
 BACKENDS = ("auto", "peft", "autopeft")
@@ -35,9 +40,6 @@ def task_settings(task: Any) -> dict[str, Any]:
     local file format (from autopeft's registry), or the complete spec of a task on your own
     data (``source``: the same files, columns, labels and held-out split the study used, read by
     the copy of :mod:`autopeft.tasks.datafiles` inside the script)."""
-    from autopeft.tasks import TASKS, Task
-    from autopeft.tasks.readers import read_jsonl
-
     if isinstance(task, Task) and task.to_spec()["source"] != "registry":
         spec = task.to_spec()
         return {
@@ -87,10 +89,13 @@ def num_labels(task: Any) -> int:
 
 def hyperparameters(fidelity: Any = None, seed: int = 0) -> dict[str, Any]:
     """Full-fidelity training knobs; ``fidelity`` (the study's, a dict) keeps its learning rate
-    and batch size when it set them."""
-    from autopeft.proxy.fidelity import PRESETS
-    from autopeft.proxy.train import DEFAULT_LEARNING_RATES, MAX_GRAD_NORM
+    and batch size when it set them.
 
+    ``adapter_rate_rule`` carries the proxy's rule for large bottleneck adapters
+    (:func:`autopeft.proxy.train.adapter_rate_factor`: an adapter wider than ``reference_size``
+    trains at ``(reference_size / size) ** power`` of the ``adapter`` rate), so train.py groups
+    and scales its parameters as :func:`autopeft.proxy.train.parameter_groups` does. Like the
+    proxy, a study that set one learning rate for all gets it unscaled (the rule is None)."""
     full = PRESETS["full"]
     study = fidelity if isinstance(fidelity, dict) else {}
     rate = study.get("learning_rate")
@@ -104,6 +109,7 @@ def hyperparameters(fidelity: Any = None, seed: int = 0) -> dict[str, Any]:
         "warmup_ratio": full.warmup_ratio,
         # full's scale on the per-method defaults, which are sized for the 32 steps of quick
         "learning_rates": {group: (rate if rate is not None else full.learning_rate_scale * lr) for group, lr in DEFAULT_LEARNING_RATES.items()},
+        "adapter_rate_rule": None if rate is not None else {"reference_size": ADAPTER_REFERENCE_SIZE, "power": ADAPTER_RATE_POWER},
         "max_grad_norm": MAX_GRAD_NORM,
         "bf16": full.bf16,
         "seed": seed,
@@ -113,8 +119,6 @@ def hyperparameters(fidelity: Any = None, seed: int = 0) -> dict[str, Any]:
 def _datafiles_source() -> str:
     """The source of :mod:`autopeft.tasks.datafiles` without its module docstring, to embed in
     the script (it uses the standard library only, so the script stays standalone)."""
-    from autopeft.tasks import datafiles
-
     text = Path(datafiles.__file__).read_text(encoding="utf-8")
     body = text[text.index('"""', 3) + 3:].lstrip("\n")  # drop the module docstring
     return ("# Copied from autopeft.tasks.datafiles (autopeft " + _version() + "): reads your own files, folders and\n"
@@ -122,8 +126,6 @@ def _datafiles_source() -> str:
 
 
 def _version() -> str:
-    from autopeft._version import __version__
-
     return __version__
 
 

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from autopeft.export.errors import ExportError
+from autopeft.store import load_trial, load_trials, pareto_front
 
 
 def parse_budget(text: str | int | float) -> tuple[str, float]:
@@ -34,7 +35,7 @@ def parse_budget(text: str | int | float) -> tuple[str, float]:
 
 
 def _usable(records: list[Any]) -> list[Any]:
-    return [r for r in records if r.state == "COMPLETE" and r.config and r.score is not None and r.trainable_params is not None]
+    return [r for r in records if r.state == "COMPLETE" and r.score is not None and r.trainable_params is not None and r.peft is not None]
 
 
 def best_under(records: list[Any], budget: str | int | float) -> Any:
@@ -75,14 +76,12 @@ def knee(front: list[Any]) -> Any:
 
 def select(storage: Any, study: str, *, trial: int | None = None, best_under_budget: Any = None, use_knee: bool = False) -> tuple[Any, str]:
     """(record, how it was chosen) for exactly one of ``trial``, ``best_under_budget``, ``use_knee``."""
-    from autopeft.store import load_trial, load_trials, pareto_front
-
     chosen = [trial is not None, best_under_budget is not None, bool(use_knee)]
     if sum(chosen) != 1:
         raise ExportError("choose the trial with exactly one of --trial N, --best-under PARAMS, --knee")
     if trial is not None:
         record = load_trial(storage, study, trial)
-        if not record.config:
+        if record.peft is None:
             raise ExportError(f"--trial {trial}: the trial has no configuration (state {record.state}); choose another")
         return record, f"trial {trial}"
     if best_under_budget is not None:

@@ -238,13 +238,40 @@ def build_model(settings: dict, model_name: str, task: dict):
     return model, tokenizer
 
 
-def parameter_groups(model, learning_rates: dict) -> list[dict]:
+def _bottleneck_sizes(model) -> dict:
+    """``id(parameter) -> bottleneck size`` for every bottleneck adapter's parameters (a module
+    named ``*adapter*`` with ``down`` and ``up`` projections), as autopeft's proxy finds them."""
+    sizes = {}
+    for name, module in model.named_modules():
+        down = getattr(module, "down", None)
+        if "adapter" in name and hasattr(module, "up") and hasattr(down, "out_features"):
+            for param in module.parameters():
+                sizes[id(param)] = int(down.out_features)
+    return sizes
+
+
+def parameter_groups(model, hp: dict) -> list:
+    """The trainable parameters grouped by module type at the study's rates
+    (``hp["learning_rates"]``), as autopeft's proxy trains them: a bottleneck adapter wider than
+    ``hp["adapter_rate_rule"]["reference_size"]`` gets its own group, ``adapter:SIZE``, at
+    ``(reference_size / SIZE) ** power`` of the adapter rate."""
+    learning_rates, rule = hp["learning_rates"], hp.get("adapter_rate_rule")
+    sizes = _bottleneck_sizes(model) if rule else {}
     groups: dict = {}
+    rates: dict = {}
     for name, param in model.named_parameters():
-        if param.requires_grad:
-            group = next((g for marker, g in GROUP_MARKERS if marker in name), "head")
-            groups.setdefault(group, []).append(param)
-    return [{"params": params, "lr": learning_rates[group], "name": group} for group, params in groups.items()]
+        if not param.requires_grad:
+            continue
+        group = next((g for marker, g in GROUP_MARKERS if marker in name), "head")
+        rate = learning_rates[group]
+        size = sizes.get(id(param))
+        if group == "adapter" and size is not None:
+            factor = min(1.0, (rule["reference_size"] / size) ** rule["power"])
+            if factor < 1.0:
+                group, rate = f"adapter:{size}", rate * factor
+        groups.setdefault(group, []).append(param)
+        rates[group] = rate
+    return [{"params": params, "lr": rates[group], "name": group} for group, params in groups.items()]
 
 
 def save(model, settings: dict, output_dir: Path) -> None:
@@ -338,7 +365,7 @@ def main(argv=None) -> int:
         report_to="none",
         disable_tqdm=True,
     )
-    optimizer = torch.optim.AdamW(parameter_groups(model, hp["learning_rates"]), weight_decay=0.0)
+    optimizer = torch.optim.AdamW(parameter_groups(model, hp), weight_decay=0.0)
     trainer = Trainer(
         model=model,
         args=training_args,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from autopeft.architectures import dims_of
+from autopeft._lazy import lazy_module
 from autopeft.methods.injectors import InjectionContext, like, projection_targets, resolve
 from autopeft.methods.registry import (
     SIZE,
@@ -36,8 +36,13 @@ from autopeft.methods.registry import (
 )
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from autopeft.config import LayerConfig, PeftConfig
     from autopeft.export.model_info import ModelInfo
+else:
+    torch = lazy_module("torch")
 
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh")
 #: autopeft activation -> AdapterHub ``non_linearity`` name.
@@ -46,8 +51,7 @@ ADAPTERS_ACTIVATIONS = {"relu": "relu", "gelu": "gelu", "silu": "swish", "tanh":
 
 # ----------------------------------------------------------------------------- torch modules
 def _define() -> dict[str, type]:
-    import torch
-    from torch import nn
+    nn = torch.nn
 
     activations: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "tanh": nn.Tanh}
 
@@ -109,7 +113,7 @@ def _counter(field: str):
 
 # ----------------------------------------------------------------------------- injection
 def _serial_injector(field: str, projection: str):
-    def inject(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerConfig") -> None:
+    def inject(ctx: InjectionContext, index: int, layer: "nn.Module", layer_config: "LayerConfig") -> None:
         (target,) = projection_targets(ctx, layer, index, projection)
         adapter = like(classes.SerialAdapter(ctx.dims.hidden, getattr(layer_config, field), ctx.config.adapter_activation),
                        target.module)
@@ -119,7 +123,7 @@ def _serial_injector(field: str, projection: str):
     return inject
 
 
-def _inject_parallel(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerConfig") -> None:
+def _inject_parallel(ctx: InjectionContext, index: int, layer: "nn.Module", layer_config: "LayerConfig") -> None:
     block = resolve(layer, ctx.family.ffn_block, f"{ctx.family.name} layer {index} FFN block")
     (ffn_out,) = projection_targets(ctx, layer, index, "ffn_out")
     adapter = classes.ParallelAdapter(ctx.dims.hidden, layer_config.parallel_adapter, ctx.config.adapter_activation,
@@ -145,7 +149,7 @@ def reduction_factor(hidden: int, size: int) -> float:
 
 
 def _factor_problems(field: str, config: "PeftConfig", info: "ModelInfo", layers: list[int]) -> list[str]:
-    hidden = dims_of(info.config).hidden
+    hidden = info.dims.hidden
     out = []
     for i in layers:
         size = getattr(config.layers[i], field)
@@ -183,7 +187,7 @@ def _bottleneck_defaults() -> dict[str, Any]:
 
 def _adapters_entries(field: str, *, parallel: bool, attention: bool):
     def build(config: "PeftConfig", info: "ModelInfo") -> list[dict[str, Any]]:
-        hidden = dims_of(info.config).hidden
+        hidden = info.dims.hidden
         sizes = [getattr(layer, field) for layer in config.layers]
         used = [i for i, size in enumerate(sizes) if size]
         factors: dict[str, Any] = {str(i): reduction_factor(hidden, sizes[i]) for i in used}

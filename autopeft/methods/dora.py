@@ -20,12 +20,12 @@ adapted module: ``rank * (in + out)`` for ``A`` and ``B`` plus ``out`` for ``m``
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from autopeft.architectures import projection_shape
+from autopeft._lazy import lazy_module
+from autopeft.architectures import ProjectionShape, projection_shape
 from autopeft.methods import lora
-from autopeft.methods.injectors import InjectionContext, is_conv1d, like, projection_targets
+from autopeft.methods.injectors import InjectionContext, is_conv1d
 from autopeft.methods.registry import (
     RANKS,
     ExportRule,
@@ -38,10 +38,17 @@ from autopeft.methods.registry import (
 )
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+    from transformers import PretrainedConfig
+
+    from autopeft.backbone import Backbone
     from autopeft.config import LayerConfig, PeftConfig
+else:
+    torch = lazy_module("torch")
 
 
-def _weight_rows(module: Any, out_slice: tuple[int, int] | None) -> Any:
+def _weight_rows(module: "nn.Module", out_slice: tuple[int, int] | None) -> "torch.Tensor":
     """The (out x in) weight of ``module`` (GPT-2's Conv1D stores in x out), only the rows of ``out_slice``."""
     weight = module.weight.t() if is_conv1d(module) else module.weight
     return weight if out_slice is None else weight[out_slice[0]:out_slice[1]]
@@ -49,22 +56,15 @@ def _weight_rows(module: Any, out_slice: tuple[int, int] | None) -> Any:
 
 # ----------------------------------------------------------------------------- torch module
 def _define() -> dict[str, type]:
-    import torch
-    from torch import nn
+    nn = torch.nn
 
-    class DoraBranch(nn.Module):
-        """DoRA's update of one projection (or one slice of a fused projection)."""
+    class DoraBranch(lora.classes.LoraBranch):
+        """DoRA's update of one projection (or one slice of a fused projection): LoRA's ``A``,
+        ``B`` and dropout, initialised as LoRA's, plus the magnitude vector."""
 
         def __init__(self, base: nn.Module, in_features: int, out_features: int, rank: int, scaling: float,
                      dropout: float, out_slice: tuple[int, int] | None = None):
-            super().__init__()
-            self.lora_A = nn.Linear(in_features, rank, bias=False)
-            self.lora_B = nn.Linear(rank, out_features, bias=False)
-            self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-            self.scaling = scaling
-            self.out_slice = out_slice
-            nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
-            nn.init.zeros_(self.lora_B.weight)
+            super().__init__(in_features, out_features, rank, scaling, dropout, out_slice)
             with torch.no_grad():  # in the weight's dtype, as the hook computes it: m / norm is 1 at init
                 norm = torch.linalg.norm(_weight_rows(base, out_slice), dim=1)
             self.magnitude = nn.Parameter(norm.clone())
@@ -86,30 +86,24 @@ __getattr__ = classes.module_getattr
 
 
 # ----------------------------------------------------------------------------- count, injection
-def _params(shape: Any, rank: int) -> int:
+def _params(shape: ProjectionShape, rank: int) -> int:
     """LoRA's ``A`` and ``B`` plus the magnitude vector (one per output feature), per module."""
     return lora.rank_params(shape, rank) + shape.copies * shape.out_features
 
 
-def dora_params(model_config: Any, projection: str, rank: int) -> int:
+def dora_params(model_config: "Backbone | PretrainedConfig | Mapping[str, Any]", projection: str, rank: int) -> int:
     """DoRA's parameters on one projection of rank ``rank``, from the transformers config."""
     return _params(projection_shape(model_config, projection), rank) if rank else 0
 
 
 def _count(layer: "LayerConfig", config: "PeftConfig", shapes: ModelShapes) -> int:
-    return sum(_params(shapes.projection(p), r) for p, r in layer.dora.items() if r)
+    return lora.ranks_count(layer.dora, shapes, _params)
 
 
-def _inject(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerConfig") -> None:
-    for projection, rank in layer_config.dora.items():
-        if rank == 0:
-            continue
-        for number, target in enumerate(projection_targets(ctx, layer, index, projection)):
-            branch = classes.DoraBranch(target.module, target.in_features, target.out_features, rank,
-                                        lora.scaling(ctx.config, rank), ctx.config.lora_dropout, target.out_slice)
-            suffix = f"_{number}" if number else ""
-            target.module.add_module(f"autopeft_dora_{projection}{suffix}", like(branch, target.module))
-            ctx.handles.append(target.module.register_forward_hook(branch.hook))
+def _inject(ctx: InjectionContext, index: int, layer: "nn.Module", layer_config: "LayerConfig") -> None:
+    lora.inject_rank_branches(ctx, index, layer, "dora", layer_config.dora, lambda target, rank: classes.DoraBranch(
+        target.module, target.in_features, target.out_features, rank, lora.scaling(ctx.config, rank),
+        ctx.config.lora_dropout, target.out_slice))
 
 
 _ADAPTERS_REASON = (

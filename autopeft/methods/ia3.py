@@ -8,15 +8,25 @@ flag per layer. Exports: peft ``IA3Config`` (the FFN output projection in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from autopeft.architectures import FusedSlice, dims_of
+from autopeft._lazy import lazy_module
+from autopeft.architectures import Dims, FusedSlice, dims_of
 from autopeft.methods.injectors import InjectionContext, like, projection_targets
 from autopeft.methods.registry import FLAG, ExportRule, LayerField, PeftMethod, TorchClasses, refused, register_method
 
 if TYPE_CHECKING:
+    import peft
+    import torch
+    from torch import nn
+    from transformers import PretrainedConfig
+
+    from autopeft.backbone import Backbone
     from autopeft.config import LayerConfig, PeftConfig
     from autopeft.export.model_info import ModelInfo
+else:
+    torch = lazy_module("torch")
+    peft = lazy_module("peft")
 
 #: The projections whose output (key, value) or input (ffn_out) is rescaled.
 SCALED = ("key", "value", "ffn_out")
@@ -24,8 +34,7 @@ SCALED = ("key", "value", "ffn_out")
 
 # ----------------------------------------------------------------------------- torch module
 def _define() -> dict[str, type]:
-    import torch
-    from torch import nn
+    nn = torch.nn
 
     class IA3Vector(nn.Module):
         """A trainable vector ``l`` of ``size`` ones; scales the slice ``[start, start+size)`` of a tensor."""
@@ -57,16 +66,16 @@ classes = TorchClasses(__name__, _define, ("IA3Vector",))
 __getattr__ = classes.module_getattr
 
 
-def ia3_params(model_config: Any) -> int:
+def ia3_params(model_config: "Backbone | PretrainedConfig | Mapping[str, Any]") -> int:
     """Key and value rescaling vectors plus the FFN intermediate rescaling vector."""
     return _vector_lengths(dims_of(model_config))
 
 
-def _vector_lengths(d: Any) -> int:
+def _vector_lengths(d: Dims) -> int:
     return 2 * d.kv_dim + d.intermediate
 
 
-def _inject(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerConfig") -> None:
+def _inject(ctx: InjectionContext, index: int, layer: "nn.Module", layer_config: "LayerConfig") -> None:
     for projection in ("key", "value"):
         (target,) = projection_targets(ctx, layer, index, projection)
         total = None if target.out_slice is None else 3 * target.out_features
@@ -89,16 +98,14 @@ def _peft_problems(config: "PeftConfig", info: "ModelInfo", layers: list[int]) -
     return []
 
 
-def _peft_config(config: "PeftConfig", info: "ModelInfo") -> Any:
-    from peft import IA3Config
-
-    from autopeft.export.peft_format import plan_targets
+def _peft_config(config: "PeftConfig", info: "ModelInfo") -> "peft.IA3Config":
+    from autopeft.export.peft_format import plan_targets  # export imports the methods
 
     modules = {(i, p): 1 for i, layer in enumerate(config.layers) if layer.ia3 for p in SCALED}
     targets, _, _ = plan_targets(info, modules, config.num_layers, layer_subsets=False)
     ffn_paths = set(info.family.projection_paths("ffn_out"))
     feedforward = [t for t in targets if any(t == f or t.endswith("." + f) for f in ffn_paths)]
-    return IA3Config(
+    return peft.IA3Config(
         task_type="SEQ_CLS",
         target_modules=targets,
         feedforward_modules=feedforward,

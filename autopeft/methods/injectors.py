@@ -6,22 +6,28 @@ and hooks. It finds the modules it attaches to through :func:`resolve` and
 :func:`projection_targets`, which read the family table (``autopeft/architectures.py``) and raise
 with the names that exist when a path does not resolve.
 
-Method modules import this module when they are declared, before any model exists, so torch is
-imported inside the functions that need it.
+Method modules import this module when they are declared, before any model exists, so torch is a
+lazy module here (:func:`autopeft._lazy.lazy_module`): imported on the first injection.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from autopeft._lazy import lazy_module
 from autopeft.architectures import Dims, Family, FusedSlice
 from autopeft.errors import ArchitectureError
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
+    from torch.utils.hooks import RemovableHandle
+
     from autopeft.config import PeftConfig
+else:
+    torch = lazy_module("torch")
 
 
 @dataclass
@@ -31,7 +37,7 @@ class InjectionContext:
     family: Family
     dims: Dims
     config: "PeftConfig"
-    handles: list[Any] = field(default_factory=list)
+    handles: list["RemovableHandle"] = field(default_factory=list)
 
 
 def resolve(root: "nn.Module", path: str, where: str) -> "nn.Module":
@@ -58,9 +64,7 @@ def is_conv1d(module: "nn.Module") -> bool:
 
 
 def _features(module: "nn.Module", where: str) -> tuple[int, int]:
-    from torch import nn
-
-    if isinstance(module, nn.Linear):
+    if isinstance(module, torch.nn.Linear):
         return module.in_features, module.out_features
     if is_conv1d(module):
         return tuple(module.weight.shape)  # type: ignore[return-value]

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from autopeft._lazy import lazy_module
 from autopeft.architectures import PROJECTIONS, FusedSlice, ProjectionShape, projection_shape
-from autopeft.methods.injectors import InjectionContext, like, projection_targets
+from autopeft.methods.injectors import InjectionContext, Target, like, projection_targets
 from autopeft.methods.registry import (
     RANKS,
     ExportRule,
@@ -34,16 +35,24 @@ from autopeft.methods.registry import (
 )
 
 if TYPE_CHECKING:
+    import peft
+    import torch
+    from torch import nn
+    from transformers import PretrainedConfig
+
+    from autopeft.backbone import Backbone
     from autopeft.config import LayerConfig, PeftConfig
     from autopeft.export.model_info import ModelInfo
+else:
+    torch = lazy_module("torch")
+    peft = lazy_module("peft")
 
 LORA_ALPHA_RULES = ("fixed", "proportional", "rslora")
 
 
 # ----------------------------------------------------------------------------- torch module
 def _define() -> dict[str, type]:
-    import torch
-    from torch import nn
+    nn = torch.nn
 
     class LoraBranch(nn.Module):
         """The low-rank update of one projection (or one slice of a fused projection)."""
@@ -72,14 +81,12 @@ classes = TorchClasses(__name__, _define, ("LoraBranch",))
 __getattr__ = classes.module_getattr
 
 
-def add_to_slice(output: Any, delta: Any, out_slice: tuple[int, int] | None) -> Any:
+def add_to_slice(output: "torch.Tensor", delta: "torch.Tensor", out_slice: tuple[int, int] | None) -> "torch.Tensor":
     """``output + delta``, with ``delta`` covering only ``out_slice`` of the last dimension if given."""
     if out_slice is None:
         return output + delta
-    from torch import nn
-
     start, end = out_slice
-    return output + nn.functional.pad(delta, (start, output.shape[-1] - end))
+    return output + torch.nn.functional.pad(delta, (start, output.shape[-1] - end))
 
 
 # ----------------------------------------------------------------------------- scaling and counts
@@ -92,7 +99,7 @@ def scaling(config: "PeftConfig", rank: int) -> float:
     return config.lora_alpha / rank**0.5
 
 
-def lora_params(model_config: Any, projection: str, rank: int) -> int:
+def lora_params(model_config: "Backbone | PretrainedConfig | Mapping[str, Any]", projection: str, rank: int) -> int:
     """``A`` (rank x in) plus ``B`` (out x rank) for each module the projection names."""
     return rank_params(projection_shape(model_config, projection), rank) if rank else 0
 
@@ -102,21 +109,36 @@ def rank_params(shape: ProjectionShape, rank: int) -> int:
     return shape.copies * rank * (shape.in_features + shape.out_features)
 
 
+def ranks_count(ranks: Mapping[str, int], shapes: ModelShapes, per_module: Callable[[ProjectionShape, int], int]) -> int:
+    """One layer's count of a rank-per-projection field (LoRA and its variants): ``per_module``
+    of each projection's shape and rank, summed over the projections with a rank."""
+    return sum(per_module(shapes.projection(p), r) for p, r in ranks.items() if r)
+
+
 def _count(layer: "LayerConfig", config: "PeftConfig", shapes: ModelShapes) -> int:
-    return sum(rank_params(shapes.projection(p), r) for p, r in layer.lora.items() if r)
+    return ranks_count(layer.lora, shapes, rank_params)
 
 
 # ----------------------------------------------------------------------------- injection
-def _inject(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerConfig") -> None:
-    for projection, rank in layer_config.lora.items():
+def inject_rank_branches(ctx: InjectionContext, index: int, layer: "nn.Module", field: str, ranks: Mapping[str, int],
+                         make_branch: Callable[[Target, int], "nn.Module"]) -> None:
+    """The injector of a rank-per-projection field (LoRA and its variants): for each projection
+    with a rank, ``make_branch(target, rank)`` for every module the projection names, added to it
+    as ``autopeft_<field>_<projection>[_<n>]`` and run as a forward hook on its output (the
+    branch's ``hook``)."""
+    for projection, rank in ranks.items():
         if rank == 0:
             continue
         for number, target in enumerate(projection_targets(ctx, layer, index, projection)):
-            branch = classes.LoraBranch(target.in_features, target.out_features, rank, scaling(ctx.config, rank),
-                                        ctx.config.lora_dropout, target.out_slice)
+            branch = make_branch(target, rank)
             suffix = f"_{number}" if number else ""
-            target.module.add_module(f"autopeft_lora_{projection}{suffix}", like(branch, target.module))
+            target.module.add_module(f"autopeft_{field}_{projection}{suffix}", like(branch, target.module))
             ctx.handles.append(target.module.register_forward_hook(branch.hook))
+
+
+def _inject(ctx: InjectionContext, index: int, layer: "nn.Module", layer_config: "LayerConfig") -> None:
+    inject_rank_branches(ctx, index, layer, "lora", layer_config.lora, lambda target, rank: classes.LoraBranch(
+        target.in_features, target.out_features, rank, scaling(ctx.config, rank), ctx.config.lora_dropout, target.out_slice))
 
 
 # ----------------------------------------------------------------------------- peft export
@@ -132,11 +154,9 @@ def fused_slice_problems(config: "PeftConfig", info: "ModelInfo", field: str, la
             "parameter count)"]
 
 
-def peft_lora_config(config: "PeftConfig", info: "ModelInfo", field: str = "lora", **extra: Any) -> Any:
+def peft_lora_config(config: "PeftConfig", info: "ModelInfo", field: str = "lora", **extra: Any) -> "peft.LoraConfig":
     """peft's ``LoraConfig`` for the ranks in ``field`` (``extra``: more ``LoraConfig`` arguments, for variants)."""
-    from peft import LoraConfig
-
-    from autopeft.export.peft_format import layers_pattern, plan_targets
+    from autopeft.export.peft_format import layers_pattern, plan_targets  # export imports the methods
 
     modules = {(i, p): r for i, layer in enumerate(config.layers) for p, r in getattr(layer, field).items() if r}
     targets, layers, ranks = plan_targets(info, modules, config.num_layers)
@@ -147,7 +167,7 @@ def peft_lora_config(config: "PeftConfig", info: "ModelInfo", field: str = "lora
     if config.lora_alpha_rule == "proportional":
         alpha = config.lora_alpha * r
         alpha_pattern = {name: config.lora_alpha * rank for name, rank in ranks.items() if rank != r}
-    return LoraConfig(
+    return peft.LoraConfig(
         task_type="SEQ_CLS",
         r=r,
         lora_alpha=alpha,

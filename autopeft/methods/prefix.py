@@ -19,9 +19,10 @@ length in the prefixed layers. MLP prefixes are refused by both (their MLP is sh
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any
 
-from autopeft.architectures import dims_of
+from autopeft._lazy import lazy_module
 from autopeft.errors import UnsupportedModuleError
 from autopeft.methods.injectors import InjectionContext, like, resolve
 from autopeft.methods.registry import (
@@ -36,8 +37,24 @@ from autopeft.methods.registry import (
 )
 
 if TYPE_CHECKING:
+    import peft
+    import torch
+    import transformers
+    from torch import nn
+    from transformers import PretrainedConfig, PreTrainedModel
+    from transformers import masking_utils
+    from transformers.integrations import sdpa_attention
+    from transformers.models.auto import modeling_auto
+
     from autopeft.config import LayerConfig, PeftConfig
     from autopeft.export.model_info import ModelInfo
+else:
+    torch = lazy_module("torch")
+    peft = lazy_module("peft")
+    transformers = lazy_module("transformers")
+    sdpa_attention = lazy_module("transformers.integrations.sdpa_attention")
+    masking_utils = lazy_module("transformers.masking_utils")
+    modeling_auto = lazy_module("transformers.models.auto.modeling_auto")
 
 IMPLEMENTATION = "autopeft_prefix"
 _PREFIX_ATTRIBUTE = "autopeft_prefix"
@@ -46,8 +63,7 @@ PREFIX_REPARAMETERIZATIONS = ("none", "mlp")
 
 # ----------------------------------------------------------------------------- torch module
 def _define() -> dict[str, type]:
-    import torch
-    from torch import nn
+    nn = torch.nn
 
     class Prefix(nn.Module):
         """The prefix of one attention layer: ``length`` key and value vectors per KV head.
@@ -83,14 +99,13 @@ classes = TorchClasses(__name__, _define, ("Prefix",))
 __getattr__ = classes.module_getattr
 
 
-def attach(attention_module: Any, prefix: Any) -> None:
+def attach(attention_module: "nn.Module", prefix: "nn.Module") -> None:
     attention_module.add_module(_PREFIX_ATTRIBUTE, prefix)
 
 
-def _widen_mask(mask: Any, module: Any, query: Any, key_len: int, prefix_len: int) -> Any:
+def _widen_mask(mask: "torch.Tensor | None", module: "nn.Module", query: "torch.Tensor", key_len: int,
+                prefix_len: int) -> "torch.Tensor | None":
     """The attention mask with ``prefix_len`` leading columns that every query may attend."""
-    import torch
-
     batch, q_len = query.shape[0], query.shape[2]
     if mask is None:
         if not getattr(module, "is_causal", False) or q_len == 1:
@@ -104,11 +119,9 @@ def _widen_mask(mask: Any, module: Any, query: Any, key_len: int, prefix_len: in
     return torch.cat([visible, mask], dim=-1)
 
 
-def prefix_attention(module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any):
+def prefix_attention(module: "nn.Module", query: "torch.Tensor", key: "torch.Tensor", value: "torch.Tensor",
+                     attention_mask: "torch.Tensor | None", **kwargs: Any) -> tuple["torch.Tensor", "torch.Tensor | None"]:
     """SDPA attention with this module's prefix (if any) prepended to keys and values."""
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
     prefix = getattr(module, _PREFIX_ATTRIBUTE, None)
     if prefix is not None:
         prefix_keys, prefix_values = prefix.key_values(key.shape[0], key.dtype)
@@ -117,16 +130,13 @@ def prefix_attention(module: Any, query: Any, key: Any, value: Any, attention_ma
         value = torch.cat([prefix_values, value], dim=2)
         if attention_mask is not None:
             kwargs["is_causal"] = False  # the explicit mask carries causality now
-    return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    return sdpa_attention.sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
 
 
 def register() -> None:
     """Make :data:`IMPLEMENTATION` known to transformers (idempotent)."""
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-
-    AttentionInterface.register(IMPLEMENTATION, prefix_attention)
-    AttentionMaskInterface.register(IMPLEMENTATION, sdpa_mask)
+    transformers.AttentionInterface.register(IMPLEMENTATION, prefix_attention)
+    masking_utils.AttentionMaskInterface.register(IMPLEMENTATION, masking_utils.sdpa_mask)
 
 
 # ----------------------------------------------------------------------------- count, injection
@@ -145,7 +155,7 @@ def _count(layer: "LayerConfig", config: "PeftConfig", shapes: ModelShapes) -> i
     return prefix_params(layer.prefix_length, d.hidden, d.kv_dim, config.prefix_reparameterization, config.prefix_mlp_hidden)
 
 
-def _inject(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerConfig") -> None:
+def _inject(ctx: InjectionContext, index: int, layer: "nn.Module", layer_config: "LayerConfig") -> None:
     attention = resolve(layer, ctx.family.attention, f"{ctx.family.name} layer {index} attention")
     d = ctx.dims
     prefix = classes.Prefix(layer_config.prefix_length, d.num_kv_heads, d.head_dim, d.hidden,
@@ -153,7 +163,7 @@ def _inject(ctx: InjectionContext, index: int, layer: Any, layer_config: "LayerC
     attach(attention, like(prefix, attention))
 
 
-def _finish(model: Any, ctx: InjectionContext) -> None:
+def _finish(model: "PreTrainedModel", ctx: InjectionContext) -> None:
     """Switch the model to the prefix-aware attention implementation."""
     register()
     model.set_attn_implementation(IMPLEMENTATION)
@@ -165,7 +175,7 @@ def _finish(model: Any, ctx: InjectionContext) -> None:
 
 
 # ----------------------------------------------------------------------------- peft export
-def peft_version_problems(model_config: Any) -> list[str]:
+def peft_version_problems(model_config: "PretrainedConfig") -> list[str]:
     """Why the installed peft cannot run prefix-tuning on this model's classes, or nothing.
 
     peft's prefix-tuning hands the prefix to the model as ``past_key_values``, and refuses
@@ -174,14 +184,8 @@ def peft_version_problems(model_config: Any) -> list[str]:
     family, so peft 0.21.2 cannot run prefix-tuning beside it: the export is refused then,
     naming both versions, rather than written for a model that cannot load it.
     """
-    import inspect
-
-    import peft
-    import transformers
-    from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING
-
     found = []
-    for mapping in (MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, MODEL_MAPPING):
+    for mapping in (modeling_auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING, modeling_auto.MODEL_MAPPING):
         try:
             found.append(mapping[type(model_config)])
         except KeyError:
@@ -210,15 +214,13 @@ def _peft_problems(config: "PeftConfig", info: "ModelInfo", layers: list[int]) -
     return out
 
 
-def _peft_config(config: "PeftConfig", info: "ModelInfo") -> Any:
-    from peft import PrefixTuningConfig
-
-    d = dims_of(info.config)
+def _peft_config(config: "PeftConfig", info: "ModelInfo") -> "peft.PrefixTuningConfig":
+    d = info.dims
     extra: dict[str, Any] = {}
     if info.family.name == "distilbert":  # peft cannot read these from DistilBERT's config keys
         extra = {"token_dim": d.hidden, "num_layers": d.num_layers, "num_attention_heads": d.num_heads,
                  "num_transformer_submodules": 1}
-    return PrefixTuningConfig(
+    return peft.PrefixTuningConfig(
         task_type="SEQ_CLS",
         num_virtual_tokens=config.layers[0].prefix_length,
         prefix_projection=False,

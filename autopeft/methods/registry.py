@@ -27,8 +27,8 @@ Registration happens while ``autopeft.methods`` is imported: ``autopeft.config``
 ``LayerConfig`` and ``PeftConfig`` from the registry and seals it, and a later registration
 raises (the config classes could not grow the new fields).
 
-This module imports neither torch nor any autopeft module other than ``autopeft.errors`` and
-``autopeft.architectures``, so ``import autopeft`` stays cheap.
+This module imports neither torch nor any autopeft module other than ``autopeft.errors``,
+``autopeft.architectures`` and ``autopeft.backbone``, so ``import autopeft`` stays cheap.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
-from autopeft.architectures import PROJECTIONS, Dims, ProjectionShape, dims_of, projection_shape
+from autopeft.architectures import PROJECTIONS
+from autopeft.backbone import Backbone
 from autopeft.errors import ConfigError, RegistryError
 
 #: Field kinds. ``size``: a non-negative integer, 0 = absent (an adapter bottleneck, a prefix
@@ -103,20 +104,9 @@ def check_ranks(path: str, value: Any) -> dict[str, int]:
     return {p: check_size(f"{path}.{p}", value.get(p, 0)) for p in PROJECTIONS}
 
 
-class ModelShapes:
-    """A model's sizes from its transformers config, for the methods' ``count``: read once per
-    count (reading a transformers config is what costs, not the arithmetic)."""
-
-    def __init__(self, model_config: Any):
-        self.config = model_config
-        self.dims: Dims = dims_of(model_config)
-        self._projections: dict[str, ProjectionShape] = {}
-
-    def projection(self, name: str) -> ProjectionShape:
-        """In and out features of one module that projection ``name`` names, and how many modules."""
-        if name not in self._projections:
-            self._projections[name] = projection_shape(self.config, name)
-        return self._projections[name]
+#: What a method's ``count`` reads the model's sizes from: the :class:`autopeft.backbone.Backbone`
+#: (``.dims``, ``.projection(name)``, ``.family``, ``.config``), resolved once per count.
+ModelShapes = Backbone
 
 
 # ----------------------------------------------------------------------------- declarations

@@ -16,10 +16,18 @@ exactly (feasibility included), then hill-climb through one-parameter neighbours
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
+from botorch.acquisition.acquisition import AcquisitionFunction
+from botorch.acquisition.cached_cholesky import supports_cache_root
+from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import MCMultiOutputObjective
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.models.model import Model
+from botorch.sampling import SobolQMCNormalSampler
 
 
 class KnownObjectiveLookup:
@@ -65,8 +73,6 @@ class KnownObjectiveLookup:
 
 
 def _known_objective_class() -> type:
-    from botorch.acquisition.multi_objective.objective import MCMultiOutputObjective
-
     class KnownObjectivesObjective(MCMultiOutputObjective):
         """MC objective: GP samples of the modelled objectives plus exact known ones, reordered.
 
@@ -90,7 +96,7 @@ def _known_objective_class() -> type:
 
 
 def build_acquisition(
-    gp: Any,
+    gp: Model,
     known: KnownObjectiveLookup | None,
     outcomes: list[int],
     ref_point: torch.Tensor | None,
@@ -98,18 +104,12 @@ def build_acquisition(
     X_pending: torch.Tensor | None,
     mc_samples: int,
     seed: int,
-) -> Any:
+) -> AcquisitionFunction:
     """qLogNEHVI (or qLogNEI for one objective) on the GP plus the known objectives.
 
     Values are in maximisation form: the GP's outputs are the modelled objectives, followed by
     the ``known`` lookup's; ``outcomes[i]`` is the position of the study's objective ``i``.
     """
-    from botorch.acquisition.cached_cholesky import supports_cache_root
-    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
-    from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
-    from botorch.acquisition.objective import GenericMCObjective
-    from botorch.sampling import SobolQMCNormalSampler
-
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
     if len(outcomes) == 1:
         index = outcomes[0]
@@ -134,7 +134,7 @@ def build_acquisition(
     )
 
 
-def evaluate(acqf: Any, X: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+def evaluate(acqf: AcquisitionFunction, X: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Acquisition values of single candidates (n, d) -> (n,), batched."""
     out = []
     with torch.no_grad():

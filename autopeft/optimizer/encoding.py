@@ -11,13 +11,14 @@ Every configuration has two forms:
     (``rank / (k - 1)``). Rank rather than the raw value because PEFT sizes grow roughly
     geometrically (0, 16, 32, 64, 128), so rank is close to a log scale while still placing
     0 ("module absent") at one end;
-  - ``binary`` (every choice is a bool, or any parameter with exactly two choices): one
-    0/1 feature (``True`` = 1);
+  - ``binary`` (every choice is a bool, or two choices that are not both numbers, such as a
+    two-choice string): one 0/1 feature (``True``, or the second choice, = 1);
   - ``categorical`` (strings or mixed types with three or more choices): one-hot, one
     feature per choice;
   - a parameter with a single choice gets no feature.
 
-The parameters are ordered by name, so two studies over the same names share the encoding
+The kind is :func:`autopeft.spaces.space.parameter_kind`'s, the one the search space reports in
+``Parameter.kind``. The parameters are ordered by name, so two studies over the same names share the encoding
 (what warm start relies on).
 """
 
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
+
+from autopeft.spaces.space import parameter_kind
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,9 @@ class EncodedParameter:
 
 
 def _kind_of(choices: tuple[Any, ...]) -> str:
-    if len(choices) <= 1:
-        return "constant"
-    if all(isinstance(c, bool) for c in choices):
-        return "binary"
-    if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices):
-        return "ordinal"
-    if len(choices) == 2:
-        return "binary"
-    return "categorical"
+    """``constant`` for a single choice (no feature), else the space's own rule,
+    :func:`autopeft.spaces.space.parameter_kind`, so the space and the encoding agree."""
+    return "constant" if len(choices) <= 1 else parameter_kind(choices)
 
 
 def _table(kind: str, choices: tuple[Any, ...]) -> np.ndarray:

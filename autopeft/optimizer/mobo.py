@@ -39,8 +39,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy.stats import qmc
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, RandomSampler
+from optuna.search_space import intersection_search_space
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -157,8 +159,6 @@ class MOBOSampler(BaseSampler):
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         if self._search_space is not None:
             return dict(self._search_space)
-        from optuna.search_space import intersection_search_space
-
         space = intersection_search_space(study._get_trials(deepcopy=False, use_cache=True))
         return {n: d for n, d in space.items() if isinstance(d, CategoricalDistribution) and not d.single()}
 
@@ -299,8 +299,6 @@ class MOBOSampler(BaseSampler):
     def _propose_initial(self, encoding: SpaceEncoding, seen: set[bytes]) -> np.ndarray | None:
         """The first unused, feasible point of the Sobol design; random ones when it runs out."""
         if self._sobol is None:
-            from scipy.stats import qmc
-
             sobol = qmc.Sobol(d=len(encoding), scramble=True, seed=np.random.default_rng(self._seed))
             self._sobol = encoding.from_unit(sobol.random(max(64, 8 * self._n_startup)))
         for row in self._sobol:

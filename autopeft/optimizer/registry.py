@@ -7,44 +7,44 @@ The baselines are Optuna's own samplers, configured for multi-objective studies:
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from autopeft._lazy import lazy_module
 from autopeft.optimizer.errors import UnknownSamplerError
 
-
-def _mobo(seed: int | None, **kwargs: Any) -> Any:
-    from autopeft.optimizer.mobo import MOBOSampler
-
-    return MOBOSampler(seed=seed, **kwargs)
-
-
-def _random(seed: int | None, **kwargs: Any) -> Any:
+if TYPE_CHECKING:
     import optuna
+    from optuna.samplers import BaseSampler
 
+    from autopeft.optimizer import mobo
+else:
+    optuna = lazy_module("optuna")
+    mobo = lazy_module("autopeft.optimizer.mobo")
+
+
+def _mobo(seed: int | None, **kwargs: Any) -> "mobo.MOBOSampler":
+    return mobo.MOBOSampler(seed=seed, **kwargs)
+
+
+def _random(seed: int | None, **kwargs: Any) -> "BaseSampler":
     return optuna.samplers.RandomSampler(seed=seed, **kwargs)
 
 
-def _tpe(seed: int | None, **kwargs: Any) -> Any:
-    import optuna
-
+def _tpe(seed: int | None, **kwargs: Any) -> "BaseSampler":
     kwargs.setdefault("multivariate", True)
     return optuna.samplers.TPESampler(seed=seed, **kwargs)
 
 
-def _nsga2(seed: int | None, **kwargs: Any) -> Any:
-    import optuna
-
+def _nsga2(seed: int | None, **kwargs: Any) -> "BaseSampler":
     return optuna.samplers.NSGAIISampler(seed=seed, **kwargs)
 
 
-def _gp(seed: int | None, **kwargs: Any) -> Any:
-    import optuna
-
+def _gp(seed: int | None, **kwargs: Any) -> "BaseSampler":
     return optuna.samplers.GPSampler(seed=seed, **kwargs)
 
 
 #: Sampler name -> factory ``(seed, **kwargs) -> optuna.samplers.BaseSampler``.
-SAMPLERS: dict[str, Callable[..., Any]] = {
+SAMPLERS: dict[str, Callable[..., "BaseSampler"]] = {
     "mobo": _mobo,
     "random": _random,
     "nsga2": _nsga2,
@@ -58,7 +58,7 @@ def sampler_names() -> list[str]:
     return list(SAMPLERS)
 
 
-def make_sampler(name: str, seed: int | None = 0, **kwargs: Any) -> Any:
+def make_sampler(name: str, seed: int | None = 0, **kwargs: Any) -> "BaseSampler":
     """An Optuna sampler by name; ``kwargs`` go to the sampler's constructor.
 
     Raises `UnknownSamplerError` (an `AutoPeftError`) naming the known samplers.

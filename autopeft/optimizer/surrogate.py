@@ -34,6 +34,17 @@ import logging
 from typing import Any, Callable
 
 import torch
+from botorch.models import SingleTaskGP
+from botorch.models.model import Model
+from botorch.models.map_saas import get_map_saas_model
+from botorch.models.transforms import Normalize, Standardize
+from botorch.models.utils.gpytorch_modules import (
+    get_covar_module_with_dim_scaled_prior,
+    get_gaussian_likelihood_with_gamma_prior,
+    get_matern_kernel_with_gamma_prior,
+)
+from botorch.optim import fit as botorch_fit
+from gpytorch.mlls import ExactMarginalLogLikelihood
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +52,7 @@ logger = logging.getLogger(__name__)
 _HYPER_PREFIXES = ("likelihood.", "covar_module.", "mean_module.")
 
 
-def _matern(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
-    from botorch.models.utils.gpytorch_modules import (
-        get_gaussian_likelihood_with_gamma_prior,
-        get_matern_kernel_with_gamma_prior,
-    )
-
+def _matern(train_X: torch.Tensor, train_Y: torch.Tensor) -> SingleTaskGP:
     batch = _batch_shape(train_Y)
     return _single_task_gp(
         train_X,
@@ -56,25 +62,19 @@ def _matern(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
     )
 
 
-def _matern_dim_scaled(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
-    from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
-
+def _matern_dim_scaled(train_X: torch.Tensor, train_Y: torch.Tensor) -> SingleTaskGP:
     covar = get_covar_module_with_dim_scaled_prior(
         ard_num_dims=train_X.shape[-1], batch_shape=_batch_shape(train_Y), use_rbf_kernel=False
     )
     return _single_task_gp(train_X, train_Y, covar_module=covar)
 
 
-def _single_task_gp(train_X: torch.Tensor, train_Y: torch.Tensor, **modules: Any) -> Any:
-    from botorch.models import SingleTaskGP
-
+def _single_task_gp(train_X: torch.Tensor, train_Y: torch.Tensor, **modules: Any) -> SingleTaskGP:
     return SingleTaskGP(train_X, train_Y, **_transforms(train_X, train_Y), **modules)
 
 
 def _transforms(train_X: torch.Tensor, train_Y: torch.Tensor) -> dict[str, Any]:
     """Input and outcome transforms every surrogate uses (see the module docstring)."""
-    from botorch.models.transforms import Normalize, Standardize
-
     d = train_X.shape[-1]
     return {
         "input_transform": Normalize(d, bounds=_unit_bounds(d, train_X)),
@@ -88,9 +88,7 @@ def _batch_shape(train_Y: torch.Tensor) -> torch.Size:
     return torch.Size([m]) if m > 1 else torch.Size([])
 
 
-def _saas(train_X: torch.Tensor, train_Y: torch.Tensor) -> Any:
-    from botorch.models.map_saas import get_map_saas_model
-
+def _saas(train_X: torch.Tensor, train_Y: torch.Tensor) -> Model:
     return get_map_saas_model(train_X, train_Y, **_transforms(train_X, train_Y))
 
 
@@ -99,7 +97,7 @@ def _unit_bounds(d: int, like: torch.Tensor) -> torch.Tensor:
 
 
 #: Surrogate name -> builder of an unfitted model ``(train_X, train_Y) -> Model``.
-SURROGATES: dict[str, Callable[[torch.Tensor, torch.Tensor], Any]] = {
+SURROGATES: dict[str, Callable[[torch.Tensor, torch.Tensor], Model]] = {
     "matern": _matern,
     "matern_dim_scaled": _matern_dim_scaled,
     "saas": _saas,
@@ -127,7 +125,7 @@ def fit_surrogate(
     previous: dict[str, torch.Tensor] | None = None,
     maxiter: int = 100,
     warm_maxiter: int = 20,
-) -> tuple[Any, dict[str, torch.Tensor] | None]:
+) -> tuple[Model, dict[str, torch.Tensor] | None]:
     """Fit a surrogate; returns the model and its hyperparameters for the next warm start.
 
     A fit that starts from ``previous`` and fails numerically (e.g. a kernel matrix that is
@@ -156,15 +154,12 @@ def fit_surrogate(
     return model, None
 
 
-def _fit(model: Any, maxiter: int, probe: torch.Tensor) -> str | None:
+def _fit(model: Model, maxiter: int, probe: torch.Tensor) -> str | None:
     """L-BFGS on the marginal likelihood, then a posterior as a check; the error, or None."""
-    from botorch.optim.fit import fit_gpytorch_mll_scipy
-    from gpytorch.mlls import ExactMarginalLogLikelihood
-
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     mll.train()
     try:
-        fit_gpytorch_mll_scipy(mll, options={"maxiter": maxiter})
+        botorch_fit.fit_gpytorch_mll_scipy(mll, options={"maxiter": maxiter})  # looked up per call (tests patch it)
         mll.eval()
         with torch.no_grad():
             variance = model.posterior(probe).variance  # factorises the kernel matrix
@@ -176,5 +171,5 @@ def _fit(model: Any, maxiter: int, probe: torch.Tensor) -> str | None:
     return None
 
 
-def _hyperparameters(model: Any) -> dict[str, torch.Tensor]:
+def _hyperparameters(model: Model) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(_HYPER_PREFIXES)}

@@ -21,7 +21,7 @@ _LAZY = {
     "resolve_device": ("autopeft.proxy.runner", "resolve_device"),
     "BackboneCache": ("autopeft.proxy.cache", "BackboneCache"),
     "default_cache": ("autopeft.proxy.cache", "default_cache"),
-    "default_model": ("autopeft.proxy.cache", "default_model"),
+    "default_model": ("autopeft.backbone", "default_model"),
     "default_cache_dir": ("autopeft.proxy.cache", "default_cache_dir"),
     "TrialFailure": ("autopeft.proxy.train", "TrialFailure"),
     "DEFAULT_LEARNING_RATES": ("autopeft.proxy.train", "DEFAULT_LEARNING_RATES"),

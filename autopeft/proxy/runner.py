@@ -14,9 +14,10 @@ import time
 from typing import Any
 
 from autopeft.architectures import backbone_params
+from autopeft.backbone import default_model
 from autopeft.config import PeftConfig
 from autopeft.errors import AutoPeftError, ConfigError
-from autopeft.proxy.cache import BackboneCache, default_cache, default_model
+from autopeft.proxy.cache import BackboneCache, default_cache
 from autopeft.proxy.data import fixed_subset
 from autopeft.proxy.fidelity import Fidelity
 from autopeft.proxy.result import TrialResult
@@ -158,7 +159,7 @@ def evaluate(
         eval_start = time.perf_counter()
         predictions, references = predict(
             net, eval_split, eval_indices, kind=task.kind, batch_size=min(256, 2 * fidelity.batch_size),
-            device=target, pad_id=pad_id, bf16=fidelity.bf16, clock=clock,
+            device=target, pad_id=pad_id, bf16=fidelity.bf16, clock=clock, target_scale=stats.target_scale,
         )
         result.metrics = task.compute_metrics(predictions, references)
         result.time_eval_s = time.perf_counter() - eval_start

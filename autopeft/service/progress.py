@@ -1,35 +1,14 @@
 """The live progress display of a search (rich): trials done, running and failed, the Pareto set
-size, the hypervolume (see :mod:`autopeft.hypervolume` for its scales) and an ETA.
+size, the hypervolume (see :mod:`autopeft.hypervolume` for its scales) and an ETA. An observer of
+the loop's events (:mod:`autopeft.service.events`), attached by the CLI.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass
-class ProgressState:
-    budget: int
-    workers: int
-    done: int = 0
-    failed: int = 0
-    running: int = 0
-    baselines_done: int = 0
-    pareto_size: int = 0
-    hypervolume: float = 0.0
-    best_score: float | None = None
-    started: float = field(default_factory=time.time)
-    trial_seconds: list[float] = field(default_factory=list)
-    message: str = ""
-
-    def eta_seconds(self) -> float | None:
-        remaining = max(0, self.budget - self.done) 
-        if not self.trial_seconds or remaining == 0:
-            return 0.0 if remaining == 0 else None
-        mean = sum(self.trial_seconds[-20:]) / len(self.trial_seconds[-20:])
-        return remaining * mean / max(1, self.workers)
+from autopeft.service.events import SearchFinished, SearchProgress, SearchStarted
 
 
 def _fmt_seconds(seconds: float | None) -> str:
@@ -40,14 +19,25 @@ def _fmt_seconds(seconds: float | None) -> str:
 
 
 class ProgressDisplay:
-    """A rich Live panel on stderr; a no-op when ``enabled`` is False."""
+    """A rich Live panel on stderr, opened on :class:`SearchStarted`, redrawn (at most four
+    times a second) on :class:`SearchProgress` and closed on :class:`SearchFinished`."""
 
-    def __init__(self, state: ProgressState, study: str, enabled: bool = True):
-        self.state = state
+    def __init__(self, study: str | None = None):
         self.study = study
-        self.enabled = enabled
+        self.state: SearchProgress | None = None
         self._live = None
         self._last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, SearchStarted):
+            self.study = self.study or event.study
+            self.state = SearchProgress(budget=event.budget, workers=event.workers, started=event.started)
+            self._open()
+        elif isinstance(event, SearchProgress):
+            self.state = event
+            self._update()
+        elif isinstance(event, SearchFinished):
+            self._close()
 
     def render(self) -> Any:
         from rich.table import Table
@@ -65,26 +55,24 @@ class ProgressDisplay:
             table.add_row("last", s.message)
         return table
 
-    def __enter__(self) -> "ProgressDisplay":
-        if self.enabled:
-            from rich.console import Console
-            from rich.live import Live
+    def _open(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
 
-            console = Console(stderr=True)
-            self._live = Live(self.render(), console=console, auto_refresh=False, transient=not console.is_terminal)
-            self._live.__enter__()
-        return self
+        console = Console(stderr=True)
+        self._live = Live(self.render(), console=console, auto_refresh=False, transient=not console.is_terminal)
+        self._live.__enter__()
 
-    def update(self, force: bool = False) -> None:
+    def _update(self) -> None:
         if self._live is None:
             return
         now = time.time()
-        if force or now - self._last > 0.25:
+        if now - self._last > 0.25:
             self._last = now
             self._live.update(self.render(), refresh=True)
 
-    def __exit__(self, *exc: Any) -> None:
+    def _close(self) -> None:
         if self._live is not None:
             self._live.update(self.render(), refresh=True)
-            self._live.__exit__(*exc)
+            self._live.__exit__(None, None, None)
             self._live = None

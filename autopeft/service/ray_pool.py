@@ -9,11 +9,26 @@ re-queues that trial once.
 
 Ray 2.60 turns token authentication on by default: a driver joining a ``ray start --head``
 cluster needs the same ``RAY_AUTH_MODE`` as the cluster (tests run both with ``disabled``).
+
+The local cluster (no ``address``, no ``RAY_ADDRESS``) is the driver's own: it never joins a
+``ray start`` cluster found on the machine, and
+
+* it listens on 127.0.0.1 only. Ray makes every server of a node (GCS, raylet, object manager,
+  the driver's and the workers' gRPC servers, dashboard agent, runtime-env agent, monitor) listen
+  on loopback when the node's IP is a loopback address, but ``ray.init`` rewrites
+  ``_node_ip_address="127.0.0.1"`` into the machine's routable IP unless Ray runs in its
+  single-machine mode (its default on macOS and Windows); :func:`connect` turns that mode on for
+  the call to ``ray.init`` only;
+* it dies with the driver, even on SIGKILL: an :class:`autopeft.procs.ClusterWatchdog` process
+  kills what is left of it when the driver exits or dies, or when :func:`shutdown` is called.
+
+A cluster joined with ``--ray-address`` keeps its own addresses and processes.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +37,17 @@ from autopeft.service.errors import SearchError
 #: Environment variables forwarded to workers (offline model loading, caches, test hooks).
 _FORWARD_PREFIXES = ("HF_", "TRANSFORMERS_", "AUTOPEFT_", "TOKENIZERS_")
 
+#: The only address the local cluster listens on.
+LOCALHOST = "127.0.0.1"
+
+#: The watchdog of the local cluster this process started, if any (see :mod:`autopeft.procs`).
+_watchdog: Any = None
+
 
 def _worker_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.startswith(_FORWARD_PREFIXES)}
+    from autopeft.procs import TOKEN_ENV
+
+    env = {k: v for k, v in os.environ.items() if k.startswith(_FORWARD_PREFIXES) and k != TOKEN_ENV}
     # Workers import autopeft from where the driver does (the folder holding the package).
     import autopeft
 
@@ -36,12 +59,16 @@ def _worker_env() -> dict[str, str]:
 
 
 def connect(address: str | None, *, num_cpus: float | None = None, log_to_driver: bool = False) -> dict[str, Any]:
-    """Join ``address`` or start a local cluster; returns ``ray.cluster_resources()``."""
+    """Join ``address`` (or ``$RAY_ADDRESS``) or start a local cluster on 127.0.0.1 that dies
+    with this process; returns ``ray.cluster_resources()``."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
     if ray.is_initialized():
         return ray.cluster_resources()
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address == "local":
+        address = None  # Ray's word for a new local cluster: ours, on loopback, watched
     kwargs: dict[str, Any] = {
         "runtime_env": {"env_vars": _worker_env()},
         "log_to_driver": log_to_driver or bool(os.environ.get("AUTOPEFT_RAY_LOGS")),
@@ -51,20 +78,64 @@ def connect(address: str | None, *, num_cpus: float | None = None, log_to_driver
     if address:
         _check_port(address)
         kwargs["address"] = address
-    else:
-        kwargs["include_dashboard"] = False
-        if num_cpus is not None:
-            kwargs["num_cpus"] = num_cpus
+        try:
+            ray.init(**kwargs)
+        except Exception as exc:  # ConnectionError, auth errors, ... -> one clear line
+            raise _connect_error(address, exc) from None
+        return ray.cluster_resources()
+    kwargs.update(address="local", _node_ip_address=LOCALHOST, include_dashboard=False)
+    if num_cpus is not None:
+        kwargs["num_cpus"] = num_cpus
+    _start_local(ray, kwargs)
+    return ray.cluster_resources()
+
+
+def _start_local(ray: Any, kwargs: dict[str, Any]) -> None:
+    """``ray.init`` of a new local cluster bound to loopback, watched by a
+    :class:`~autopeft.procs.ClusterWatchdog`."""
+    global _watchdog
+    from ray._private import ray_constants
+
+    from autopeft.procs import TOKEN_ENV, ClusterWatchdog
+
+    if _watchdog is not None:  # Ray was shut down without shutdown(): that cluster is over
+        _watchdog.close()
+        _watchdog = None
+    # Windows: Ray ties the cluster's processes to the driver with a job object already.
+    watchdog = ClusterWatchdog() if sys.platform != "win32" else None
+    saved_mode = ray_constants.ENABLE_RAY_CLUSTER
+    saved_token = os.environ.get(TOKEN_ENV)
+    # Single-machine mode: ray.init keeps 127.0.0.1 as the node IP instead of rewriting it into
+    # the machine's routable address, and every server of the node then listens on loopback.
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    if watchdog is not None:
+        os.environ[TOKEN_ENV] = watchdog.token  # inherited by the GCS, the raylet and every worker
     try:
         ray.init(**kwargs)
-    except Exception as exc:  # ConnectionError, auth errors, ... -> one clear line
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        hint = ""
-        if "auth" in text.lower() or "token" in text.lower():
-            hint = "; set the same RAY_AUTH_MODE (or token) as the cluster"
-        where = f"--ray-address {address!r}" if address else "local Ray cluster"
-        raise SearchError(f"{where}: cannot connect ({exc.__class__.__name__}: {text}){hint}") from None
-    return ray.cluster_resources()
+    except Exception as exc:
+        if watchdog is not None:
+            watchdog.close()
+        raise _connect_error(None, exc) from None
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_mode
+        if saved_token is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = saved_token
+    node = getattr(ray._private.worker, "_global_node", None)
+    pids = [info.process.pid for infos in (getattr(node, "all_processes", None) or {}).values() for info in infos if info.process is not None]
+    if watchdog is not None:
+        watchdog.report(pids)
+    _watchdog = watchdog
+
+
+def _connect_error(address: str | None, exc: BaseException) -> SearchError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    hint = ""
+    if "auth" in text.lower() or "token" in text.lower():
+        hint = "; set the same RAY_AUTH_MODE (or token) as the cluster"
+    where = f"--ray-address {address!r}" if address else "local Ray cluster"
+    return SearchError(f"{where}: cannot connect ({exc.__class__.__name__}: {text}){hint}")
 
 
 def _check_port(address: str) -> None:
@@ -81,10 +152,16 @@ def _check_port(address: str) -> None:
 
 
 def shutdown() -> None:
+    """Disconnect; a local cluster this process started is stopped, and its watchdog kills
+    whatever of it ``ray.shutdown`` left running."""
+    global _watchdog
     import ray
 
     if ray.is_initialized():
         ray.shutdown()
+    if _watchdog is not None:
+        watchdog, _watchdog = _watchdog, None
+        watchdog.close()
 
 
 def trial_actor(objective_fn: str, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0) -> Any:

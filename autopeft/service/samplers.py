@@ -1,55 +1,39 @@
-"""One function that turns a sampler name into a sampler: autopeft's optimiser when present,
-Optuna's samplers otherwise.
+"""Building a search's sampler from the one sampler registry, :data:`autopeft.optimizer.SAMPLERS`.
 
-``autopeft.optimizer.make_sampler(name, seed, **kwargs)`` (mobo, random, nsga2, tpe, gp) is
-preferred; while it is missing (or rejects extra arguments) the same names map to Optuna's
-samplers. Running trials are seen as pending: TPE uses ``constant_liar``.
+The search adds what a registry entry does not know: the running trials are pending points (TPE
+with ``constant_liar``), Optuna's samplers start from a few random trials on a small budget, and
+autopeft's ``mobo`` gets the objectives the config alone determines, the ``--max-params``
+constraint, the warm-start trials and the space's distributions.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
+from autopeft.optimizer.registry import SAMPLERS, make_sampler as _registry_sampler, sampler_names
 from autopeft.service.errors import SearchError
 
-SAMPLER_NAMES = ("mobo", "random", "nsga2", "tpe", "gp")
+#: The sampler names a search takes (the registry's).
+SAMPLER_NAMES = tuple(sampler_names())
+DEFAULT_SAMPLER = "mobo"
 
-
-def _optuna_samplers() -> dict[str, Callable[..., Any]]:
-    import optuna
-
-    return {
-        "random": lambda seed, **_: optuna.samplers.RandomSampler(seed=seed),
-        "tpe": lambda seed, **_: optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=5),
-        "nsga2": lambda seed, **_: optuna.samplers.NSGAIISampler(seed=seed, population_size=10),
-        "gp": lambda seed, **_: optuna.samplers.GPSampler(seed=seed, n_startup_trials=5),
-    }
-
-
-def _optimizer_factory() -> Callable[..., Any] | None:
-    try:
-        module = importlib.import_module("autopeft.optimizer")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("autopeft.optimizer",):
-            raise
-        return None
-    return getattr(module, "make_sampler", None)
-
-
-def has_optimizer() -> bool:
-    return _optimizer_factory() is not None
+#: Extra constructor arguments the search gives Optuna's samplers. Constraints reach them
+#: through ``trial.set_constraint`` (optuna >= 5) on rejected trials.
+_SEARCH_KWARGS: dict[str, dict[str, Any]] = {
+    "tpe": {"constant_liar": True, "n_startup_trials": 5},
+    "nsga2": {"population_size": 10},
+    "gp": {"n_startup_trials": 5},
+}
 
 
 def default_sampler() -> str:
-    return "mobo" if has_optimizer() else "tpe"
+    return DEFAULT_SAMPLER
 
 
 def check_sampler_name(name: str) -> str:
-    if name not in SAMPLER_NAMES:
-        raise SearchError(f"--sampler {name!r}: unknown sampler; choose from {list(SAMPLER_NAMES)}")
-    if name == "mobo" and not has_optimizer():
-        raise SearchError("--sampler 'mobo': autopeft.optimizer is not installed in this build; use tpe, nsga2, gp or random")
+    """``name`` when the registry has it; else a :class:`SearchError` naming the choices."""
+    if name not in SAMPLERS:
+        raise SearchError(f"unknown sampler; choose from {list(SAMPLER_NAMES)}", parameter="sampler", value=name)
     return name
 
 
@@ -65,22 +49,9 @@ def make_sampler(
     """``(sampler, used_warm_start)``. ``used_warm_start`` is False when the sampler cannot take
     ``warm_start_trials``; the loop then enqueues the earlier fronts' params instead."""
     check_sampler_name(name)
-
-    factory = _optimizer_factory()
-    if factory is None:
-        return _optuna_samplers()[name](seed), False
     if name == "mobo":
         kwargs = {"known_objectives": known_objectives or None, "constraint": constraint,
                   "warm_start_trials": warm_start_trials or None, "search_space": search_space}
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        return factory(name, seed=seed, **kwargs), "warm_start_trials" in kwargs
-    return factory(name, seed=seed, **_OPTUNA_KWARGS.get(name, {})), False
-
-
-#: Extra constructor arguments of Optuna's samplers when built through autopeft.optimizer.
-#: Constraints reach them through ``trial.set_constraint`` (optuna >= 5) on rejected trials.
-_OPTUNA_KWARGS: dict[str, dict[str, Any]] = {
-    "tpe": {"constant_liar": True, "n_startup_trials": 5},
-    "nsga2": {"population_size": 10},
-    "gp": {"n_startup_trials": 5},
-}
+        return _registry_sampler(name, seed=seed, **kwargs), "warm_start_trials" in kwargs
+    return _registry_sampler(name, seed=seed, **_SEARCH_KWARGS.get(name, {})), False

@@ -1,14 +1,15 @@
-"""What a search is asked to do (the ``autopeft search`` options as one dataclass)."""
+"""What a search is asked to do (the ``autopeft search`` options as one frozen dataclass, typed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from autopeft.service import options
 from autopeft.store.storage import DEFAULT_STORAGE
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchSpec:
     """Options of one search. ``None`` means "the default", or on ``resume`` "what the study stored".
 
@@ -16,6 +17,14 @@ class SearchSpec:
     (``glue/rte``, with ``data_dir`` for local files), ``bbcnews``, ``folder:ROOT``, a task file,
     a dict of task-file keys (``{"train": "my.csv", "columns": ["text", "label"]}``), a complete
     task spec, or a :class:`autopeft.tasks.Task`. The study records its complete spec.
+
+    Typed values: ``objectives``, ``baselines`` and ``warm_start`` are tuples of names
+    (``("score", "params")``; ``baselines=()`` evaluates none, ``("all",)`` every one);
+    ``max_params`` a parameter count (``int``) or an
+    :class:`~autopeft.service.options.ParamLimit` (a percent of the backbone); ``fidelity`` a
+    :class:`~autopeft.proxy.Fidelity`. The text earlier versions took (``"score,params"``,
+    ``"0.5%"``, ``"quick:max_steps=10"``) is still accepted and parsed by
+    :mod:`autopeft.service.options`, the parser the CLI uses.
     """
 
     model: str | None = None
@@ -26,17 +35,28 @@ class SearchSpec:
     workers: int = 1
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0
-    fidelity: str | None = None
+    fidelity: Any = None  # Fidelity
     sampler: str | None = None
-    objectives: str | None = None
-    max_params: str | None = None
+    objectives: tuple[str, ...] | None = None
+    max_params: Any = None  # int or ParamLimit
     storage: str = DEFAULT_STORAGE
     study: str | None = None
     resume: bool = False
     ray_address: str | None = None
     seed: int | None = None
-    baselines: str | None = None
-    warm_start: list[str] = field(default_factory=list)
+    baselines: tuple[str, ...] | None = None
+    warm_start: tuple[str, ...] = ()
     objective_fn: str | None = None
     heartbeat_interval: int = 10
-    progress: bool = True
+    progress: bool = True  # without an observer, run_search attaches the live display
+
+    def __post_init__(self) -> None:
+        typed = {
+            "objectives": options.names(self.objectives, "objectives"),
+            "baselines": options.names(self.baselines, "baselines"),
+            "warm_start": options.names(self.warm_start, "warm_start") or (),
+            "max_params": options.param_limit(self.max_params),
+            "fidelity": options.fidelity(self.fidelity),
+        }
+        for name, value in typed.items():
+            object.__setattr__(self, name, value)

@@ -1,8 +1,8 @@
 """The function a worker calls to evaluate one configuration, named by import path.
 
 The real search uses ``autopeft.proxy:evaluate`` (train a cheap proxy, return a TrialResult);
-tests and the orchestration benchmark plug in cheap objectives from
-:mod:`autopeft.service.testing`. Every objective has ``evaluate``'s signature::
+tests and the orchestration benchmark plug in cheap objectives (``tests/fake_objectives.py``,
+outside the package). Every objective has ``evaluate``'s signature::
 
     fn(model, task, config, fidelity="quick", seed=0, *, data_dir=None, device=None) -> TrialResult | dict
 """
@@ -27,15 +27,15 @@ RESULT_FIELDS = tuple(f.name for f in fields(TrialResult))
 def resolve(path: str) -> Callable[..., Any]:
     """``"package.module:function"`` -> the function (a clear error when it is not there)."""
     if not isinstance(path, str) or ":" not in path:
-        raise SearchError(f"--objective-fn {path!r}: expected 'package.module:function'")
+        raise SearchError("expected 'package.module:function'", parameter="objective_fn", value=path)
     module_name, _, attribute = path.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise SearchError(f"--objective-fn {path!r}: module {exc.name!r} is not installed") from None
+        raise SearchError(f"module {exc.name!r} is not installed", parameter="objective_fn", value=path) from None
     fn = getattr(module, attribute, None)
     if not callable(fn):
-        raise SearchError(f"--objective-fn {path!r}: {module_name} has no function {attribute!r}")
+        raise SearchError(f"{module_name} has no function {attribute!r}", parameter="objective_fn", value=path)
     return fn
 
 

@@ -90,46 +90,42 @@ class TrialWorker:
         self._info = {"host": self.host, "node_ip": node_ip, "node_id": node_id, "pid": os.getpid()}
         return self._info
 
-    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Evaluate ``payload["config"]``; never raises for an objective error (returns it as failed)."""
-        global _CURRENT_TRIAL
-        from autopeft.config import PeftConfig
-        from autopeft.service.trial_fn import normalize_result
+    def run(self, request: Any) -> Any:
+        """Evaluate one :class:`~autopeft.service.messages.TrialRequest` and answer a
+        :class:`~autopeft.service.messages.TrialOutcome`; never raises for an objective error
+        (the outcome says it failed). A dict payload of earlier versions is answered with a dict."""
+        from autopeft.service.messages import TrialRequest
 
-        _CURRENT_TRIAL = payload["number"]
+        if isinstance(request, TrialRequest):
+            return self.evaluate(request)
+        return self.evaluate(TrialRequest.from_payload(request)).to_payload()
+
+    def evaluate(self, request: Any) -> Any:
+        global _CURRENT_TRIAL
+        from autopeft.service.messages import TrialOutcome, split_result
+        from autopeft.store.trial import Timings, WorkerInfo
+
+        _CURRENT_TRIAL = request.number
         started = time.time()
         try:
             fn = self._objective()
             self._set_threads()
-            config = PeftConfig.from_dict(payload["config"])
-            task = task_of(payload["task"], payload.get("data_dir"))
-            raw = fn(
-                payload["model"],
-                task,
-                config,
-                payload.get("fidelity", "quick"),
-                payload.get("seed", 0),
-                data_dir=payload.get("data_dir"),
-                device=self.device,
-            )
+            task = task_of(request.task, request.data_dir)
+            raw = fn(request.model, task, request.config, request.fidelity, request.seed, data_dir=request.data_dir, device=self.device)
             self._set_threads()
-            result = normalize_result(raw)
+            result, extra = split_result(raw)
         except Exception as exc:  # noqa: BLE001 - the trial fails, the worker lives on
             tb = traceback.format_exc(limit=8)
-            result = normalize_result({"status": "failed", "error": f"{exc.__class__.__name__}: {exc}", "traceback": tb})
+            result, extra = split_result({"status": "failed", "error": f"{exc.__class__.__name__}: {exc}", "traceback": tb})
         finally:
             _CURRENT_TRIAL = None
         self.trials_run += 1
         finished = time.time()
-        return {
-            "number": payload["number"],
-            "result": result,
-            "worker": {**self.info(), "trials_run": self.trials_run},
-            "timings": {
-                "queued": payload.get("queued"),
-                "started": started,
-                "finished": finished,
-                "wall_s": finished - started,
-                "dispatch_s": None if payload.get("queued") is None else started - payload["queued"],
-            },
-        }
+        return TrialOutcome(
+            number=request.number,
+            result=result,
+            extra=extra,
+            worker=WorkerInfo(**self.info(), trials_run=self.trials_run),
+            timings=Timings(queued=request.queued, started=started, finished=finished, wall_s=finished - started,
+                            dispatch_s=None if request.queued is None else started - request.queued),
+        )

@@ -27,14 +27,26 @@ import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 
 import yaml
 
-from autopeft.architectures import dims_of, family_for
+from autopeft._lazy import lazy_module
+from autopeft.backbone import Backbone
 from autopeft.config import GLOBAL_DEFAULTS, LayerConfig, PeftConfig
 from autopeft.errors import ConfigError, SpaceError
 from autopeft.methods.registry import FLAG, RANKS, REGISTRY
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+    from transformers import PretrainedConfig
+else:
+    optuna = lazy_module("optuna")
+
+#: The model a space is expanded for: a :class:`~autopeft.backbone.Backbone`, a hub id or local
+#: path, a transformers config or a dict of one (each public method resolves it once).
+ModelLike = Union[Backbone, str, "PretrainedConfig", Mapping[str, Any]]
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +66,9 @@ _PARAM_KEYS = ("field", "choices", "scale", "per_layer")
 class Parameter:
     """One discrete decision of a space expanded for a model.
 
-    ``kind`` tells the optimiser how to encode it: ``ordinal`` (sizes and ranks, ordered
-    numbers), ``binary`` (on/off) or ``categorical`` (unordered names).
+    ``kind`` tells the optimiser how to encode it (:func:`parameter_kind`): ``ordinal`` (sizes
+    and ranks, ordered numbers), ``binary`` (on/off, or any two non-numeric choices) or
+    ``categorical`` (three or more unordered names).
     """
 
     name: str
@@ -204,9 +217,9 @@ class SearchSpace:
         return dict(fixed)
 
     # ----------------------------------------------------------------- expansion
-    def active_layers(self, model_config: Any) -> list[int]:
+    def active_layers(self, model_config: ModelLike) -> list[int]:
         """Layer indices that may receive modules for this model."""
-        num_layers = dims_of(model_config).num_layers
+        num_layers = Backbone.of(model_config).num_layers
         if self.layers is None:
             return list(range(num_layers))
         for i, index in enumerate(self.layers):
@@ -227,27 +240,27 @@ class SearchSpace:
                 scaled.append(size)
         return tuple(scaled)
 
-    def _supported(self, dim: _Dimension, model_config: Any) -> bool:
+    def _supported(self, dim: _Dimension, backbone: Backbone) -> bool:
         """False (with a warning) for a layer field whose method the model's family cannot have."""
         if dim.field in _GLOBAL_CHOICES:
             return True
         method = REGISTRY.method_of_field(REGISTRY.resolve_space_field(dim.field)[0].name)
-        reason = method.unavailable(family_for(model_config)) if method.unavailable else None
+        reason = method.unavailable(backbone.family) if method.unavailable else None
         if reason is not None:
             logger.warning("space %s: %s is not searched: %s", self.name, dim.field, reason)
             return False
         return True
 
-    def parameters(self, model_config: Any) -> list[Parameter]:
+    def parameters(self, model_config: ModelLike) -> list[Parameter]:
         """The discrete parameters of this space for a model, in a stable order."""
-        hidden = dims_of(model_config).hidden
-        layers = self.active_layers(model_config)
+        backbone = Backbone.of(model_config)
+        layers = self.active_layers(backbone)
         params: list[Parameter] = []
         for dim in self.dimensions:
-            if not self._supported(dim, model_config):
+            if not self._supported(dim, backbone):
                 continue
-            choices = self._choices_for(dim, hidden)
-            kind = _kind_of(choices)
+            choices = self._choices_for(dim, backbone.hidden)
+            kind = parameter_kind(choices)
             if dim.per_layer:
                 params.extend(Parameter(f"L{i}.{dim.field}", dim.field, choices, kind, i) for i in layers)
             else:
@@ -256,20 +269,19 @@ class SearchSpace:
             params.extend(Parameter(f"L{i}.on", "on", (False, True), "binary", i) for i in layers)
         return params
 
-    def distributions(self, model_config: Any) -> dict[str, Any]:
+    def distributions(self, model_config: ModelLike) -> dict[str, "CategoricalDistribution"]:
         """Optuna ``CategoricalDistribution`` per parameter name (imports optuna)."""
-        from optuna.distributions import CategoricalDistribution
+        return {p.name: optuna.distributions.CategoricalDistribution(p.choices) for p in self.parameters(model_config)}
 
-        return {p.name: CategoricalDistribution(p.choices) for p in self.parameters(model_config)}
-
-    def build(self, assignment: Mapping[str, Any], model_config: Any) -> PeftConfig:
+    def build(self, assignment: Mapping[str, Any], model_config: ModelLike) -> PeftConfig:
         """The `PeftConfig` for one value per parameter (names as in :meth:`parameters`)."""
-        params = self.parameters(model_config)
+        backbone = Backbone.of(model_config)
+        params = self.parameters(backbone)
         missing = [p.name for p in params if p.name not in assignment]
         if missing:
             raise ConfigError(f"assignment lacks parameters {missing[:5]}{'...' if len(missing) > 5 else ''}")
-        num_layers = dims_of(model_config).num_layers
-        active = set(self.active_layers(model_config))
+        num_layers = backbone.num_layers
+        active = set(self.active_layers(backbone))
         layer_values: list[dict[str, Any]] = [{} for _ in range(num_layers)]
         knobs: dict[str, Any] = {**GLOBAL_DEFAULTS, **self.fixed}
         for p in params:
@@ -294,15 +306,16 @@ class SearchSpace:
             layers.append(LayerConfig(**_layer_kwargs(values)))
         return PeftConfig(layers=layers, **knobs)
 
-    def sample_assignment(self, model_config: Any, rng: random.Random) -> dict[str, Any]:
+    def sample_assignment(self, model_config: ModelLike, rng: random.Random) -> dict[str, Any]:
         """One uniformly drawn value per parameter."""
         return {p.name: rng.choice(p.choices) for p in self.parameters(model_config)}
 
-    def sample(self, model_config: Any, seed: int = 0) -> PeftConfig:
+    def sample(self, model_config: ModelLike, seed: int = 0) -> PeftConfig:
         """A uniformly drawn configuration; the same seed gives the same configuration."""
-        return self.build(self.sample_assignment(model_config, random.Random(seed)), model_config)
+        backbone = Backbone.of(model_config)
+        return self.build(self.sample_assignment(backbone, random.Random(seed)), backbone)
 
-    def size(self, model_config: Any) -> int:
+    def size(self, model_config: ModelLike) -> int:
         """Number of distinct assignments (configurations may coincide, e.g. switched-off layers)."""
         total = 1
         for p in self.parameters(model_config):
@@ -326,9 +339,22 @@ def _layer_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _kind_of(choices: tuple[Any, ...]) -> str:
+def parameter_kind(choices: tuple[Any, ...]) -> str:
+    """How the optimiser encodes a parameter with these choices (the one rule; the GP encoding,
+    :mod:`autopeft.optimizer.encoding`, uses it too):
+
+    * ``binary``: every choice is a bool, or exactly two choices that are not all numbers (a
+      two-choice string such as ``prefix_reparameterization: [none, mlp]`` is one on/off
+      feature: one-hot would spend two features on one decision);
+    * ``ordinal``: every choice is an int or float (sizes and ranks);
+    * ``categorical``: anything else (three or more names, mixed types).
+
+    A single choice gets the kind its value would have; the encoding gives it no feature.
+    """
     if all(isinstance(c, bool) for c in choices):
         return "binary"
     if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices):
         return "ordinal"
+    if len(choices) == 2:
+        return "binary"
     return "categorical"

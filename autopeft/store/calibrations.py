@@ -18,10 +18,9 @@ import datetime as _dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
+from autopeft.store import keys
 from autopeft.store.errors import StoreError
-
-#: Study user attribute holding a calibration's summary.
-CALIBRATION_KEY = "autopeft_calibration"
+from autopeft.store.keys import CALIBRATION_KEY  # noqa: F401 - the study attribute holding a calibration's summary
 #: Prefix of a calibration study's name.
 STUDY_PREFIX = "calibration:"
 
@@ -127,7 +126,8 @@ def record_calibration(storage_url: str, record: CalibrationRecord, runs: Sequen
     study.set_user_attr(CALIBRATION_KEY, payload)
     for run in runs:
         score = (run.get("result") or {}).get("score")
-        attrs = {"calibration_config": run["name"], "fidelity": run["fidelity"], "seed": run["seed"], "result": dict(run.get("result") or {})}
+        attrs = {keys.CALIBRATION_CONFIG: run["name"], keys.CALIBRATION_FIDELITY: run["fidelity"], keys.CALIBRATION_SEED: run["seed"],
+                 keys.RESULT: dict(run.get("result") or {})}
         state = optuna.trial.TrialState.COMPLETE if score is not None else optuna.trial.TrialState.FAIL
         study.add_trial(optuna.trial.create_trial(state=state, value=score if score is not None else None, user_attrs=attrs))
     return stored

@@ -1,7 +1,8 @@
 """What autopeft writes into the study store, and the names it writes it under.
 
 No tables of its own: a study's metadata is the study user attribute ``autopeft`` (a JSON
-object, :data:`META_KEY`), and each trial carries user attributes (:data:`TRIAL_KEYS`). Keeping
+object, :data:`META_KEY`), and each trial carries user attributes (:data:`TRIAL_KEYS`, both named
+in :mod:`autopeft.store.keys`). Keeping
 everything in Optuna's schema means Optuna's alembic migrations version the whole store and a
 study can be understood, and re-run, from the database alone.
 """
@@ -11,22 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-#: Study user attribute holding the study's metadata (:func:`study_metadata`).
-META_KEY = "autopeft"
-
-#: Trial user attributes written by the search loop.
-TRIAL_KEYS = {
-    "config": "the full PeftConfig as PeftConfig.to_dict()",
-    "result": "every field of the TrialResult (score, metrics, PEFT params with the task head excluded, head params, "
-              "bytes, memory, majority share and chance score of the predictions, timings, status, error)",
-    "timings": "driver-side timings: queued, started and finished times, wall seconds on the worker",
-    "worker": "host, node IP and process id of the worker that ran the trial",
-    "error": "why the trial failed (worker death, exception text, interruption)",
-    "baseline": "name of the hand-designed baseline this trial evaluates (no suggested params)",
-    "retry_of": "number of the trial this one re-runs after a worker or driver died",
-    "attempt": "1 for a first run, 2 for its retry",
-    "rejected": "why the config was not trained (over --max-params)",
-}
+from autopeft.store.keys import META_KEY, TRIAL_KEYS  # noqa: F401 - re-exported: the names live in keys
 
 
 def study_metadata(

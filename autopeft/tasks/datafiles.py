@@ -229,52 +229,118 @@ def read_records(path, fmt: str, columns=None, quoting=None):
         yield line, dict(zip(names, row))
 
 
-def _label_lookup(spec) -> dict:
+class LabelValueError(ValueError):
+    """A raw label value that is not a label of the task; the message is the problem alone (the
+    caller adds the file, line and column)."""
+
+
+def label_lookup(label_names, indices=False) -> dict:
+    """Raw label text -> class index: each name and its lower case; with ``indices`` also each
+    index as text (``"0"``, ``"1"``: named tasks whose files store indices)."""
     lookup: dict = {}
-    for index, name in enumerate(spec["label_names"]):
+    for index, name in enumerate(label_names):
         lookup.setdefault(str(name), index)
         lookup.setdefault(str(name).lower(), index)
+    if indices:
+        for index in range(len(label_names)):
+            lookup.setdefault(str(index), index)
     return lookup
 
 
-def convert_label(spec, value, where, line, column, lookup=None, names=None):
-    """A raw label value -> a class index (through the spec's ``labels`` mapping) or a float."""
-    if spec["kind"] == "regression":
+def parse_label(value, kind, label_names, lookup=None, mapping=None, class_names=None):
+    """A raw label value -> a class index or, for a ``regression`` task, a float: the one label
+    parser of files, folders, datasets and named tasks. ``mapping`` renames raw values (a task
+    file's ``labels: {raw: name}``); ``class_names`` are a ``datasets`` ClassLabel's names, which
+    an integer value indexes. Raises :class:`LabelValueError` with the problem."""
+    if kind == "regression":
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise DataFileError(where, line, column, f"label {value!r} is not a number (this task is a regression)") from None
+            raise LabelValueError(f"label {value!r} is not a number (this task is a regression)") from None
         if number != number:
-            raise DataFileError(where, line, column, "label is NaN")
+            raise LabelValueError("label is NaN")
         return number
     if value is None:
-        raise DataFileError(where, line, column, "the label is empty (null)")
-    if names is not None and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
-        value = names[value]  # a datasets ClassLabel index
+        raise LabelValueError("the label is empty (null)")
+    if class_names is not None and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(class_names):
+        value = class_names[value]  # a datasets ClassLabel index
     text = raw_text(value)
-    text = (spec.get("labels") or {}).get(text, text)
-    lookup = lookup if lookup is not None else _label_lookup(spec)
+    text = (mapping or {}).get(text, text)
+    lookup = lookup if lookup is not None else label_lookup(label_names)
     index = lookup.get(text, lookup.get(text.lower()))
     if index is None:
-        raise DataFileError(where, line, column, f"label {value!r} is not one of {list(spec['label_names'])}; fix the row, "
-                                                 "or list every label in the task file (labels: [...])")
+        raise LabelValueError(f"label {value!r} is not one of {list(label_names)}")
     return index
 
 
-def _example(spec, record, where, line, lookup, names=None) -> dict:
+def _label_lookup(spec) -> dict:
+    return label_lookup(spec["label_names"])
+
+
+_LABEL_FIX = "; fix the row, or list every label in the task file (labels: [...])"
+
+
+def convert_label(spec, value, where, line, column, lookup=None, names=None):
+    """A raw label value -> a class index (through the spec's ``labels`` mapping) or a float
+    (:func:`parse_label`), or a :class:`DataFileError` naming the row and the fix."""
+    try:
+        return parse_label(value, spec["kind"], spec.get("label_names") or (), lookup, spec.get("labels"), names)
+    except LabelValueError as exc:
+        raise DataFileError(where, line, column, _with_fix(str(exc))) from None
+
+
+def _with_fix(problem: str) -> str:
+    return problem + _LABEL_FIX if "is not one of" in problem else problem
+
+
+class RowError(ValueError):
+    """A row that does not make an example: ``column`` and ``problem`` (the caller adds the file
+    and the line)."""
+
+    def __init__(self, column, problem):
+        super().__init__(problem)
+        self.column = column
+        self.problem = problem
+
+
+def missing_problem(record, column) -> str:
+    """Why ``column`` is not in ``record``: the columns it has (or, for numbered columns, how many)."""
+    if isinstance(column, int):
+        count = sum(1 for key in record if isinstance(key, int))
+        return f"missing: the row has {count} columns, expected at least {column + 1}"
+    return f"missing; columns present: {[key for key in record if isinstance(key, str)]}"
+
+
+def example_of(record, text_columns, label_column, parse):
+    """The example ``{<text field>: str, ..., "label": parse(raw label)}`` of one row: the one
+    row-to-example step of files, folders, datasets and named tasks. ``text_columns`` maps each
+    text field to its column in ``record``; ``parse`` may raise :class:`LabelValueError`. Raises
+    :class:`RowError` naming the column."""
     example: dict = {}
-    for field in spec["text_fields"]:
-        if field not in record:
-            raise DataFileError(where, line, field, f"missing; columns present: {[k for k in record]}")
-        value = record[field]
+    for field, column in text_columns.items():
+        if column not in record:
+            raise RowError(column, missing_problem(record, column))
+        value = record[column]
         if value is None:
-            raise DataFileError(where, line, field, "is empty (null); every example needs this text")
+            raise RowError(column, "is empty (null); every example needs this text")
         example[field] = value if isinstance(value, str) else str(value)
-    column = spec["label_field"]
-    if column not in record:
-        raise DataFileError(where, line, column, f"missing; columns present: {[k for k in record]}")
-    example["label"] = convert_label(spec, record[column], where, line, column, lookup, names)
+    if label_column not in record:
+        raise RowError(label_column, missing_problem(record, label_column))
+    try:
+        example["label"] = parse(record[label_column])
+    except LabelValueError as exc:
+        raise RowError(label_column, str(exc)) from None
     return example
+
+
+def _example(spec, record, where, line, lookup, names=None) -> dict:
+    def parse(value):
+        return parse_label(value, spec["kind"], spec.get("label_names") or (), lookup, spec.get("labels"), names)
+
+    try:
+        return example_of(record, {field: field for field in spec["text_fields"]}, spec["label_field"], parse)
+    except RowError as exc:
+        raise DataFileError(where, line, exc.column, _with_fix(exc.problem)) from None
 
 
 def _split(spec, examples: list, split: str, where) -> list:
@@ -390,10 +456,7 @@ def _folder_examples(spec, split: str) -> list:
 # ----------------------------------------------------------------------------- datasets
 def _dataset_split(spec, split_name: str):
     """``(datasets.Dataset, where)``: a saved dataset (``save_to_disk``) or ``load_dataset``."""
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        raise DataFileError(spec["dataset"], None, None, "needs the 'datasets' package; pip install datasets") from None
+    import datasets  # a dependency of autopeft and of the exported script; only dataset specs need it
     where = f"{spec['dataset']}[{split_name}]"
     if spec.get("saved"):
         try:

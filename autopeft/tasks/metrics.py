@@ -9,9 +9,16 @@ scikit-learn's ``zero_division=0`` convention.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
+
+from autopeft._lazy import lazy_module
+
+if TYPE_CHECKING:
+    from scipy import stats as scipy_stats
+else:
+    scipy_stats = lazy_module("scipy.stats")
 
 
 def _arrays(predictions: Sequence[Any], references: Sequence[Any], dtype: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -77,10 +84,8 @@ def pearson(predictions: Sequence[Any], references: Sequence[Any]) -> float:
 
 def spearman(predictions: Sequence[Any], references: Sequence[Any]) -> float:
     """Pearson correlation of the ranks (ties get their average rank)."""
-    from scipy.stats import rankdata
-
     preds, refs = _arrays(predictions, references, np.float64)
-    return pearson(rankdata(preds), rankdata(refs))
+    return pearson(scipy_stats.rankdata(preds), scipy_stats.rankdata(refs))
 
 
 def mse(predictions: Sequence[Any], references: Sequence[Any]) -> float:

@@ -8,7 +8,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from autopeft.tasks.datafiles import FORMAT_BY_SUFFIX
 from autopeft.tasks.errors import TaskError
+from autopeft.tasks.folder_tasks import PACKAGED
+from autopeft.tasks.resolve import is_registry_name, spec_from_options
 
 #: Options that describe your own files (``args`` attribute -> flag).
 FILE_FLAGS: dict[str, str] = {
@@ -37,11 +40,6 @@ def add_task_arguments(parser: argparse.ArgumentParser, *, task_help: str | None
 
 def _is_data_path(text: str) -> bool:
     """A ``--task`` value that names a data file or folder rather than a task."""
-    from autopeft.tasks.datafiles import FORMAT_BY_SUFFIX
-    from autopeft.tasks.folder_tasks import PACKAGED
-
-    from autopeft.tasks.resolve import is_registry_name
-
     if text in PACKAGED or text.startswith("folder:") or is_registry_name(text):
         return False
     path = Path(text).expanduser()
@@ -53,8 +51,6 @@ def task_reference(args: argparse.Namespace, *, required: bool) -> Any:
     the complete spec of your own files (``--train ...``; read and checked now, so a bad file
     fails before anything is written), or None when no task is given and ``required`` is False.
     """
-    from autopeft.tasks.resolve import spec_from_options
-
     given = {key: getattr(args, key, None) for key in FILE_FLAGS if getattr(args, key, None) is not None}
     task = getattr(args, "task", None)
     data_dir = getattr(args, "data_dir", None)

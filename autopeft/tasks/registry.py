@@ -32,6 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from autopeft.tasks.datafiles import FORMAT_BY_SUFFIX
 from autopeft.tasks.errors import TaskError, UnknownTaskError
 from autopeft.tasks.readers import read_jsonl, tsv_reader
 from autopeft.tasks.task import KINDS, HubSource, LocalSource, Task, TaskSpec
@@ -191,8 +192,7 @@ def custom_task(
     (regression); the first is the score. The same as :func:`autopeft.tasks.resolve_task` on a
     dict of task-file keys; the task's ``to_spec()`` is what a study records.
     """
-    from autopeft.tasks.datafiles import FORMAT_BY_SUFFIX
-    from autopeft.tasks.resolve import resolve_task
+    from autopeft.tasks.resolve import resolve_task  # resolve imports this module
 
     if kind not in KINDS:
         raise TaskError(f"kind: expected one of {list(KINDS)}, got {kind!r}")

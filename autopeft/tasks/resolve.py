@@ -49,10 +49,13 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
+
 from autopeft.tasks import datafiles
 from autopeft.tasks.errors import DataFormatError, TaskError
 from autopeft.tasks.folder_tasks import PACKAGED, folder_spec, packaged_spec
 from autopeft.tasks.metrics import METRICS
+from autopeft.tasks.registry import TASKS, get_task, resolve_name
 from autopeft.tasks.task import KINDS, SourceTask, Task
 
 SPEC_VERSION = 1
@@ -405,8 +408,6 @@ def spec_from_options(options: Mapping[str, Any], *, base_dir: Any = None, origi
 
 def load_task_file(path: Any) -> dict[str, Any]:
     """The task spec of a task file (YAML, the keys of the module docstring)."""
-    import yaml
-
     file = Path(str(path)).expanduser().resolve()
     if not file.is_file():
         raise TaskError(f"task file {str(path)!r}: no such file")
@@ -423,8 +424,6 @@ def load_task_file(path: Any) -> dict[str, Any]:
 
 
 def _registry_spec(name: str, data_dir: str | None) -> dict[str, Any]:
-    from autopeft.tasks.registry import resolve_name
-
     spec = resolve_name(name)  # raises UnknownTaskError / TaskError (ambiguous)
     return {"format_version": SPEC_VERSION, "source": "registry", "name": spec.name,
             "data_dir": None if data_dir is None else str(Path(data_dir).expanduser().resolve())}
@@ -432,8 +431,6 @@ def _registry_spec(name: str, data_dir: str | None) -> dict[str, Any]:
 
 def is_registry_name(name: str) -> bool:
     """Whether ``name`` is a registry task (``glue/rte``, or a bare name such as ``sst2``)."""
-    from autopeft.tasks.registry import TASKS
-
     return name in TASKS or any(key.split("/", 1)[1] == name for key in TASKS)
 
 
@@ -540,8 +537,6 @@ def task_from_spec(spec: Mapping[str, Any], *, check_data_dir: bool = True) -> T
     that ``data_dir`` exists (export reads the spec only)."""
     spec = check_spec(spec)
     if spec["source"] == "registry":
-        from autopeft.tasks.registry import TASKS, get_task, resolve_name
-
         if check_data_dir:
             return get_task(spec["name"], data_dir=spec.get("data_dir"))
         return Task(TASKS[resolve_name(spec["name"]).name], data_dir=spec.get("data_dir"))

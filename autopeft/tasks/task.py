@@ -9,11 +9,17 @@ into ``label_names`` for classification, floats for regression.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+import numpy as np
+
+from autopeft.tasks import datafiles
 from autopeft.tasks import metrics as metric_functions
+from autopeft.tasks.datafiles import RowError, example_of, label_lookup, parse_label
 from autopeft.tasks.errors import DataFormatError, TaskError
 
 KINDS = ("classification", "regression")
@@ -78,25 +84,6 @@ class TaskSpec:
             raise TaskError(f"task {self.name!r}: a classification task needs at least 2 label names, got {list(self.label_names)}")
 
 
-def _label_lookup(label_names: Sequence[str]) -> dict[str, int]:
-    """Raw label text -> index: the name, its lower case, and the index as text."""
-    lookup: dict[str, int] = {}
-    for index, name in enumerate(label_names):
-        lookup.setdefault(str(name), index)
-        lookup.setdefault(str(name).lower(), index)
-    for index in range(len(label_names)):
-        lookup.setdefault(str(index), index)
-    return lookup
-
-
-def _raw_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 @dataclass
 class Task:
     """A task bound to a data source. ``data_dir=None`` reads from the hub."""
@@ -156,8 +143,6 @@ class Task:
     def compute_metrics(self, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, float]:
         """All of the task's metrics. Classification predictions may be label indices or
         per-class scores (the arg-max is taken); regression predictions are floats."""
-        import numpy as np
-
         preds = np.asarray(predictions)
         if self.kind == "classification" and preds.ndim == 2:
             preds = preds.argmax(axis=-1)
@@ -214,35 +199,21 @@ class Task:
             except KeyError as exc:
                 raise DataFormatError(path, line, exc.args[0], "missing") from None
             columns = {name: name for name in (*self.text_fields, "label")}
-        example: dict[str, Any] = {}
-        for name in self.text_fields:
-            column = columns[name]
-            if column not in record:
-                raise DataFormatError(path, line, column, _missing(record, column))
-            value = record[column]
-            if value is None:
-                raise DataFormatError(path, line, column, "is empty (null); every example needs this text")
-            example[name] = value if isinstance(value, str) else str(value)
-        column = columns["label"]
-        if column not in record:
-            raise DataFormatError(path, line, column, _missing(record, column))
-        example["label"] = self._parse_label(record[column], path, line, column)
-        return example
+        try:
+            return example_of(record, {name: columns[name] for name in self.text_fields}, columns["label"],
+                              self._label)
+        except RowError as exc:
+            raise DataFormatError(path, line, exc.column, exc.problem) from None
 
-    def _parse_label(self, value: Any, path: str, line: int, column: Any) -> int | float:
-        if self.kind == "regression":
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise DataFormatError(path, line, column, f"label {value!r} is not a number (this task is a regression)") from None
-            if number != number:
-                raise DataFormatError(path, line, column, "label is NaN")
-            return number
-        lookup = _label_lookup(self.label_names)
-        key = _raw_text(value)
-        if key not in lookup and key.lower() not in lookup:
-            raise DataFormatError(path, line, column, f"label {value!r} is not one of {list(self.label_names)}")
-        return lookup.get(key, lookup.get(key.lower()))
+    def _label(self, value: Any) -> int | float:
+        """A raw label value -> class index or float (:func:`autopeft.tasks.datafiles.parse_label`,
+        which also takes a class index as text here)."""
+        return parse_label(value, self.kind, self.label_names, self._labels)
+
+    @functools.cached_property
+    def _labels(self) -> dict[str, int]:
+        """Raw label text -> index: the names, their lower case and the indices as text."""
+        return label_lookup(self.label_names, indices=True)
 
     def _load_local(self, split: str) -> list[dict]:
         path = self.split_path(split)
@@ -256,10 +227,8 @@ class Task:
         hub = self.spec.hub
         if hub is None:
             raise TaskError(f"task {self.name!r} has no hub source; pass data_dir")
-        try:
-            import datasets
-        except ImportError:  # pragma: no cover - datasets is a dependency
-            raise TaskError("the hub source needs the 'datasets' package; install it or pass data_dir") from None
+        import datasets  # a dependency; looked up at call time (tests put a fake in sys.modules)
+
         try:
             dataset = datasets.load_dataset(hub.path, hub.config, split=hub.splits[split])
         except Exception as exc:  # network, missing dataset: one line for the CLI
@@ -273,14 +242,6 @@ class Task:
             example = self._convert(record, hub.columns, (where, index + 1))
             out.append(example)
         return out
-
-
-def _missing(record: dict, column: Any) -> str:
-    if isinstance(column, int):
-        count = sum(1 for key in record if isinstance(key, int))
-        return f"missing: the row has {count} columns, expected at least {column + 1}"
-    names = [key for key in record if isinstance(key, str)]
-    return f"missing; columns present: {names}"
 
 
 def _find_local_file(spec: TaskSpec, data_dir: Path, split: str) -> Path:
@@ -335,8 +296,6 @@ class SourceTask(Task):
         return f"Task({self.name!r}, kind={self.kind!r}, labels={list(self.label_names)}, source={self.source['source']}:{where!r})"
 
     def to_spec(self) -> dict[str, Any]:
-        import copy
-
         return copy.deepcopy(dict(self.source))
 
     def _error(self, exc: Exception) -> TaskError:
@@ -346,8 +305,6 @@ class SourceTask(Task):
 
     def split_path(self, split: str) -> Path:
         """The file (``files``) or folder (``folder``) a split is read from."""
-        from autopeft.tasks import datafiles
-
         split = self.split_name(split)
         source = self.source
         own = split == "validation" and bool(source.get("eval"))
@@ -361,8 +318,6 @@ class SourceTask(Task):
         raise TaskError(f"task {self.name!r} reads the dataset {source.get('dataset')!r}; it has no local {split} file")
 
     def source_id(self, split: str) -> str:
-        from autopeft.tasks import datafiles
-
         split = self.split_name(split)
         try:
             return datafiles.fingerprint(self.source, split)
@@ -370,8 +325,6 @@ class SourceTask(Task):
             raise self._error(exc) from None
 
     def load_split(self, split: str) -> list[dict]:
-        from autopeft.tasks import datafiles
-
         split = self.split_name(split)
         if split not in self._cache:
             try:

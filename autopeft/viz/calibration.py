@@ -9,9 +9,12 @@ warning when it does not, and the command to run when the combination was never 
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+from autopeft.store.calibrations import CalibrationRecord, find_calibrations
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class CalibrationNote:
     kind: str
     text: str
     detail: str = ""
-    record: Any = None
+    record: CalibrationRecord | None = None
 
 
 def study_fidelity(metadata: Mapping[str, Any]) -> str | None:
@@ -52,25 +55,28 @@ def _calibrate_command(storage_url: str, metadata: Mapping[str, Any], task: str,
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _detail(record: Any) -> str:
-    import math
-
+def _detail(record: CalibrationRecord) -> str:
     rho = "n/a" if record.spearman is None else f"{record.spearman:.2f}"
     ratio = "inf" if record.noise_ratio is None or not math.isfinite(record.noise_ratio) else f"{record.noise_ratio:.2f}"
     when = f", {record.created_at}" if record.created_at else ""
     return f"calibrated against {record.reference}: Spearman {rho}, seed noise / spread {ratio}{when}"
 
 
-def calibration_note(storage_url: str, metadata: Mapping[str, Any]) -> CalibrationNote:
+def calibration_note(storage_url: str, metadata: Mapping[str, Any], storage: Any = None) -> CalibrationNote:
     """The newest calibration verdict for the study's task, model and fidelity (``metadata`` is
-    the study's, :attr:`autopeft.store.StudySummary.metadata`), read from ``storage_url``."""
-    from autopeft.store.calibrations import find_calibrations
-
+    the study's, :attr:`autopeft.store.StudySummary.metadata`), read from ``storage_url`` (through
+    ``storage``, the page's open read-only store, when given and SQLite)."""
     task = metadata.get("task")
     fidelity = study_fidelity(metadata)
     if not task or not fidelity:
         return CalibrationNote("info", "not calibrated: the study does not record its task and fidelity")
-    found = find_calibrations(storage_url, task=str(task), model=metadata.get("model"), fidelity=fidelity)
+    found = None
+    if storage is not None:
+        from autopeft.store.pageread import read_calibrations
+
+        found = read_calibrations(storage, task=str(task), model=metadata.get("model"), fidelity=fidelity)
+    if found is None:
+        found = find_calibrations(storage_url, task=str(task), model=metadata.get("model"), fidelity=fidelity)
     if not found:
         return CalibrationNote("info", f"not calibrated: run {_calibrate_command(storage_url, metadata, str(task), fidelity)}")
     newest = found[0]

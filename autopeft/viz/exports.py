@@ -14,7 +14,13 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from autopeft.errors import AutoPeftError
+from autopeft.export import export_trial
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
 
 
 @dataclass(frozen=True)
@@ -59,16 +65,17 @@ def _zip_folder(folder: Path, prefix: str) -> bytes:
     return buffer.getvalue()
 
 
-def build_download(storage: Any, study: str, trial: int, format: str, *, model: str | None = None) -> Download:
+def build_download(storage: "str | BaseStorage", study: str, trial: int, format: str, *, model: str | None = None,
+                   allow_failed: bool = False) -> Download:
     """Export ``trial`` of ``study`` in ``format`` and return the bytes to download.
+
+    A FAIL or PRUNED trial is refused (``Download.error`` names its state) unless
+    ``allow_failed``, as ``autopeft export`` refuses it without ``--allow-failed``.
 
     An error autopeft raises on purpose (a config peft cannot express, a model whose config
     cannot be loaded) comes back in ``Download.error`` as one line instead of being raised, so
     the page shows it beside the other formats.
     """
-    from autopeft.errors import AutoPeftError
-    from autopeft.export import export_trial
-
     spec = DOWNLOADS[format]
     stem = f"{study}-trial{trial}"
     file_name = f"{stem}-{spec.file}" if spec.file else f"{stem}-{format}.zip"
@@ -76,7 +83,7 @@ def build_download(storage: Any, study: str, trial: int, format: str, *, model: 
     with tempfile.TemporaryDirectory(prefix="autopeft-dashboard-") as tmp:
         folder = Path(tmp) / stem
         try:
-            export_trial(storage, study, format, folder, trial=trial, model=model)
+            export_trial(storage, study, format, folder, trial=trial, model=model, allow_failed=allow_failed)
         except AutoPeftError as exc:
             out.error = str(exc)
             return out

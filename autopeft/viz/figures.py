@@ -8,9 +8,18 @@ that the browser test can count, and a study of a few thousand trials still draw
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from autopeft._lazy import lazy_module
 from autopeft.viz.frames import cost_axis, front_line
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import numpy as np
+    import plotly.graph_objects as go
+else:
+    go = lazy_module("plotly.graph_objects")
+    np = lazy_module("numpy")
 
 FRONT_COLOUR = "#d62728"
 DOMINATED_COLOUR = "#b0b0b0"
@@ -28,7 +37,7 @@ _HOVER = (
 )
 
 
-def _collapse_note(points: Any) -> list[str]:
+def _collapse_note(points: "pd.DataFrame") -> list[str]:
     """The hover line of each point: empty, or why its score says nothing."""
     notes = []
     for collapsed, share, chance in zip(points["collapsed"].tolist(), points["majority_share"].tolist(), points["chance_score"].tolist()):
@@ -40,16 +49,26 @@ def _collapse_note(points: Any) -> list[str]:
     return notes
 
 
-def _custom(points: Any) -> list[list[Any]]:
+def _custom(points: "pd.DataFrame") -> "np.ndarray":
+    """The hover data of each point, one row per point (number, params, percent, label, note), as
+    one object array: plotly validates and copies an array at once, not value by value."""
     params = points["trainable_params"].fillna(0).astype("int64").tolist()
     percent = points["percent_params"].fillna(float("nan")).tolist()
     label = [f"baseline {b}: {s}" if isinstance(b, str) else s for b, s in zip(points["baseline"].tolist(), points["summary"].tolist())]
-    return [list(row) for row in zip(points["number"].tolist(), params, percent, label, _collapse_note(points))]
+    out = np.empty((len(points), 5), dtype=object)
+    if len(points):
+        out[:, 0] = points["number"].astype("int64").tolist()
+        out[:, 1] = params
+        out[:, 2] = percent
+        out[:, 3] = label
+        out[:, 4] = _collapse_note(points)
+    return out
 
 
-def _symbols(points: Any, symbol: str) -> list[str]:
+def _symbols(points: "pd.DataFrame", symbol: str) -> "np.ndarray":
     """One marker symbol per point: ``symbol``, or its crossed variant where the trial collapsed."""
-    return [COLLAPSED_SYMBOLS[symbol] if c else symbol for c in points["collapsed"].tolist()]
+    # a numpy array: plotly checks it at once, a list of thousands of strings one by one
+    return np.array([COLLAPSED_SYMBOLS[symbol] if c else symbol for c in points["collapsed"].tolist()], dtype=str)
 
 
 def si_text(value: float) -> str:
@@ -95,41 +114,38 @@ def _xaxis(axis: str, log: bool, costs: Sequence[float] = ()) -> dict[str, Any]:
     return out
 
 
-def _step_trace(line: Any, name: str, colour: str, **kwargs: Any) -> Any:
-    import plotly.graph_objects as go
-
+def _step_trace(line: "pd.DataFrame", name: str, colour: str, **kwargs: Any) -> "go.Scatter":
     # "hv": the front holds its score until the next cost; the staircase a dominated region has.
     return go.Scatter(x=line["cost"], y=line["score"], mode="lines", line={"shape": "hv", "color": colour, "width": 2}, name=name, hoverinfo="skip", **kwargs)
 
 
-def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title: str | None = None) -> Any:
+def pareto_figure(points: "pd.DataFrame", *, axis: str = "params", log: bool = True, title: str | None = None) -> "go.Figure":
     """Score vs cost: dominated search trials grey, the front red and joined by a step line,
     baselines as labelled blue diamonds; a trial whose predictions collapsed to one class is
     drawn crossed (:data:`COLLAPSED_SYMBOLS`) and says so on hover. ``points`` is
     :func:`autopeft.viz.frames.front_points`."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
     search = points[points["kind"] == "search"]
     dominated = search[~search["on_front"]]
     front = search[search["on_front"]]
     baselines = points[points["kind"] == "baseline"]
+    traces = []  # each checked by plotly as it is built (the bulk one from arrays, unchecked), not again by the figure
     if len(front):
-        fig.add_trace(_step_trace(front_line(points), "front (step)", FRONT_COLOUR, showlegend=False))
-    fig.add_trace(
-        go.Scatter(
-            x=dominated["cost"], y=dominated["score"], mode="markers", name=f"dominated ({len(dominated)})",
-            marker={"color": DOMINATED_COLOUR, "size": 7, "opacity": 0.7, "symbol": _symbols(dominated, "circle")}, customdata=_custom(dominated), hovertemplate=_HOVER,
+        traces.append(_step_trace(front_line(points), "front (step)", FRONT_COLOUR, showlegend=False))
+    traces.append(
+        go.Scatter(  # the bulk of the points (thousands): built from plain arrays, not checked value by value
+            x=dominated["cost"].to_numpy(dtype=float), y=dominated["score"].to_numpy(dtype=float), mode="markers", name=f"dominated ({len(dominated)})",
+            marker=go.scatter.Marker(color=DOMINATED_COLOUR, size=7, opacity=0.7, symbol=_symbols(dominated, "circle"), _validate=False),
+            customdata=_custom(dominated), hovertemplate=_HOVER, _validate=False,
         )
     )
-    fig.add_trace(
+    traces.append(
         go.Scatter(
             x=front["cost"], y=front["score"], mode="markers", name=f"Pareto front ({len(front)})",
             marker={"color": FRONT_COLOUR, "size": 10, "line": {"color": "black", "width": 1}, "symbol": _symbols(front, "circle")}, customdata=_custom(front), hovertemplate=_HOVER,
         )
     )
     if len(baselines):
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=baselines["cost"], y=baselines["score"], mode="markers+text", name=f"baselines ({len(baselines)})",
                 text=baselines["baseline"], textposition="top center",
@@ -137,6 +153,8 @@ def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title:
                 customdata=_custom(baselines), hovertemplate=_HOVER,
             )
         )
+    # a figure built with add_trace validates (and copies) every trace again: 10,000 marker symbols one by one
+    fig = go.Figure(data=traces, _validate=False)
     fig.update_layout(
         title=title, xaxis=_xaxis(axis, log, points["cost"].tolist()), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 60}, height=480,
@@ -144,10 +162,8 @@ def pareto_figure(points: Any, *, axis: str = "params", log: bool = True, title:
     return fig
 
 
-def hypervolume_figure(curve: Any, *, title: str | None = None) -> Any:
+def hypervolume_figure(curve: "pd.DataFrame", *, title: str | None = None) -> "go.Figure":
     """Hypervolume (y) after each finished search trial (x)."""
-    import plotly.graph_objects as go
-
     fig = go.Figure(
         go.Scatter(x=curve["number"], y=curve["hypervolume"], mode="lines+markers", line={"shape": "hv", "color": FRONT_COLOUR}, marker={"size": 4}, name="hypervolume")
     )
@@ -155,10 +171,8 @@ def hypervolume_figure(curve: Any, *, title: str | None = None) -> Any:
     return fig
 
 
-def config_heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *, title: str | None = None) -> Any:
+def config_heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]], *, title: str | None = None) -> "go.Figure":
     """Layers x module types, coloured by module size, each cell labelled with its size."""
-    import plotly.graph_objects as go
-
     text = [[("" if v == 0 else f"{v:g}") for v in row] for row in values]
     fig = go.Figure(
         go.Heatmap(
@@ -170,13 +184,11 @@ def config_heatmap(rows: Sequence[str], columns: Sequence[str], values: Sequence
     return fig
 
 
-def compare_figure(fronts: Mapping[str, Any], *, axis: str = "params", log: bool = True) -> Any:
+def compare_figure(fronts: Mapping[str, "pd.DataFrame"], *, axis: str = "params", log: bool = True) -> "go.Figure":
     """The fronts of several studies on one plane (each study's front points and step line).
 
     ``fronts``: study name -> :func:`autopeft.viz.frames.front_points` of that study.
     """
-    import plotly.graph_objects as go
-
     fig = go.Figure()
     for i, (name, points) in enumerate(fronts.items()):
         colour = STUDY_COLOURS[i % len(STUDY_COLOURS)]

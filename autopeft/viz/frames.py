@@ -12,11 +12,23 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from autopeft._lazy import lazy_module
+from autopeft.config import PeftConfig
 from autopeft.methods.registry import REGISTRY
+from autopeft.store import TrialRecord, non_dominated
+from autopeft.store.keys import CONFIG as CONFIG_KEY
+from autopeft.tasks.folder_tasks import PACKAGED
+from autopeft.tasks.resolve import describe_source
 from autopeft.viz.errors import DashboardError
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy_module("pandas")
 
 
 @dataclass(frozen=True)
@@ -61,21 +73,35 @@ def cost_axis(key: str) -> CostAxis:
 
 
 # --------------------------------------------------------------------------- summaries
-def _layer_summary(layer: Mapping[str, Any]) -> str:
-    from autopeft.config import LayerConfig
+def _typed(config: "PeftConfig | Mapping[str, Any]") -> "PeftConfig":
+    """A configuration as a :class:`PeftConfig` (a stored dict is decoded)."""
+    return config if isinstance(config, PeftConfig) else PeftConfig.from_dict(config)
 
-    return LayerConfig.from_dict(layer).summary()
 
+def compact_summary(config: "PeftConfig | Mapping[str, Any] | None", *, max_groups: int = 4) -> str:
+    """A one-line summary of a configuration (a :class:`PeftConfig`, e.g. a record's ``peft``, or
+    its dict): runs of identical layers grouped.
 
-def compact_summary(config: Mapping[str, Any] | None, *, max_groups: int = 4) -> str:
-    """A one-line summary of a config dict: runs of identical layers grouped.
-
-    ``{"layers": [SA64, SA64, -, LoRA q8]}`` -> ``"L0-1: SA64 | L3: LoRA[q8]"``; empty layers are
-    omitted, more than ``max_groups`` groups end with ``| ... (+N)``.
+    ``[SA64, SA64, -, LoRA q8]`` -> ``"L0-1: SA64 | L3: LoRA[q8]"``; empty layers are omitted,
+    more than ``max_groups`` groups end with ``| ... (+N)``.
     """
     if not config:
         return "(no config)"
-    layers = [_layer_summary(layer) for layer in config.get("layers", [])]
+    return group_summary([layer.summary() for layer in _typed(config).layers], max_groups)
+
+
+def _layer_key(layer: Mapping[str, Any]) -> Any:
+    """A hashable key of a stored layer dict: its items, a rank mapping's items in order."""
+    try:
+        key: Any = tuple((k, tuple(v.items()) if isinstance(v, dict) else v) for k, v in layer.items())
+        hash(key)
+        return key
+    except TypeError:
+        return json.dumps(layer, sort_keys=True, default=str)
+
+
+def group_summary(layers: Sequence[str], max_groups: int = 4) -> str:
+    """:func:`compact_summary` of a configuration given its layers' :meth:`LayerConfig.summary` texts."""
     groups: list[tuple[int, int, str]] = []
     for i, text in enumerate(layers):
         if groups and groups[-1][2] == text and groups[-1][1] == i - 1:
@@ -93,6 +119,31 @@ def compact_summary(config: Mapping[str, Any] | None, *, max_groups: int = 4) ->
     return " | ".join(parts)
 
 
+def stored_summary(stored: Any, *, max_groups: int = 4, memo: dict[Any, str] | None = None) -> str:
+    """:func:`compact_summary` of a stored configuration dict (a record's ``user_attrs["config"]``)
+    without building the whole :class:`PeftConfig`: each distinct layer is decoded (and validated)
+    once per ``memo`` (a dict the caller keeps across the trials of a study). Anything unusual goes
+    through :func:`compact_summary` itself."""
+    from autopeft.config import LayerConfig
+
+    memo = {} if memo is None else memo
+    if isinstance(stored, Mapping):
+        raw = stored.get("layers")
+        if isinstance(raw, list) and raw and all(isinstance(layer, Mapping) for layer in raw) and stored.get("num_layers", len(raw)) == len(raw):
+            try:
+                texts = []
+                for layer in raw:
+                    key = _layer_key(layer)
+                    text = memo.get(key)
+                    if text is None:
+                        text = memo[key] = LayerConfig.from_dict(layer).summary()
+                    texts.append(text)
+                return group_summary(texts, max_groups)
+            except Exception:  # noqa: BLE001 - an invalid layer: the full decode says why
+                pass
+    return compact_summary(stored, max_groups=max_groups)
+
+
 def _first_line(text: str | None) -> str | None:
     if not text:
         return None
@@ -101,53 +152,94 @@ def _first_line(text: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- trial table
-def trials_table(records: Sequence[Any], metadata: Mapping[str, Any] | None = None) -> Any:
+def trials_table(records: Sequence[TrialRecord], metadata: Mapping[str, Any] | None = None,
+                 summaries: Mapping[int, str] | None = None) -> "pd.DataFrame":
     """One row per trial with the columns of :data:`TABLE_COLUMNS` (a pandas DataFrame).
 
     ``percent_params`` falls back to ``trainable_params / metadata["backbone_params"]`` when
     a result lacks it. ``kind`` is ``baseline`` or ``search``. ``collapsed`` is False where a
     result does not say (a failed trial, or one stored before the share was measured).
+    ``summaries``: trial number -> configuration summary already made (e.g. by
+    :func:`autopeft.store.pageread.read_study_rows`, whose records leave the configuration out); a trial
+    not in it is summarised from its stored configuration.
     """
-    import pandas as pd
-
-    backbone = (metadata or {}).get("backbone_params")
-    rows = []
+    columns: dict[str, list[Any]] = {name: [] for name in _RECORD_COLUMNS}
+    put = {name: columns[name].append for name in _RECORD_COLUMNS}
     for r in records:
-        params = r.trainable_params
-        percent = r.percent_params
-        if percent is None and params is not None and backbone:
-            percent = 100.0 * params / backbone
-        rows.append(
-            {
-                "number": r.number,
-                "state": r.state,
-                "kind": "baseline" if r.is_baseline else "search",
-                "baseline": r.baseline,
-                "score": r.score if r.state == "COMPLETE" else None,
-                "collapsed": r.collapsed,
-                "trainable_params": params,
-                "percent_params": percent,
-                "head_params": r.head_params,
-                "majority_share": r.majority_share,
-                "chance_score": r.chance_score,
-                "adapter_bytes": r.result.get("adapter_bytes"),
-                "peak_memory_mb": r.result.get("peak_memory_mb"),
-                "time_train_s": r.result.get("time_train_s"),
-                "duration_s": r.duration_s,
-                "worker_host": r.worker_host,
-                "summary": compact_summary(r.config) if r.config else ("(rejected) " + r.rejected if r.rejected else "(no config)"),
-                "error": _first_line(r.error),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+        measured = r.trial_result  # None until a worker answered
+        worker = r.worker
+        put["number"](r.number)
+        put["state"](r.state)
+        put["baseline"](r.baseline)
+        put["rejected"](r.rejected)
+        put["score"](r.score if r.state == "COMPLETE" else None)
+        put["collapsed"](r.collapsed)
+        put["trainable_params"](r.trainable_params)
+        put["percent_params"](r.percent_params)
+        put["head_params"](r.head_params)
+        put["majority_share"](r.majority_share)
+        put["chance_score"](r.chance_score)
+        put["adapter_bytes"](None if measured is None else measured.adapter_bytes)
+        put["peak_memory_mb"](None if measured is None else measured.peak_memory_mb)
+        put["time_train_s"](None if measured is None else measured.time_train_s)
+        put["duration_s"](r.duration_s)
+        put["worker_host"](None if worker is None else worker.host)
+        put["error"](r.error)
+    stored = {r.number: r.user_attrs.get(CONFIG_KEY) for r in records if r.number not in (summaries or {})}
+    return table_from_columns(columns, metadata, summaries, stored)
+
+
+#: The per-trial fields :func:`table_from_columns` takes (``error`` in full; ``rejected`` for the summary).
+_RECORD_COLUMNS = ("number", "state", "baseline", "rejected", "score", "collapsed", "trainable_params", "percent_params", "head_params",
+                   "majority_share", "chance_score", "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s", "worker_host", "error")
+_NUMERIC = ("score", "trainable_params", "percent_params", "head_params", "majority_share", "chance_score",
+            "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s")
+
+
+def table_from_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, Any] | None = None,
+                       summaries: Mapping[int, str] | None = None, stored: Mapping[int, Any] | None = None) -> "pd.DataFrame":
+    """:func:`trials_table` from per-trial columns (the fields of :data:`_RECORD_COLUMNS`, one list
+    each in trial order, e.g. :attr:`autopeft.store.pageread.StudyRows.columns` as SQLite extracts
+    them from the stored JSON), without a :class:`TrialRecord` per trial. ``summaries``: number ->
+    configuration summary; a trial not in it is summarised from ``stored`` (number -> stored
+    configuration), else says it was rejected or has no configuration."""
+    summaries = summaries or {}
+    stored = stored or {}
+    memo: dict[Any, str] = {}
+    data: dict[str, Any] = {name: list(columns[name]) for name in TABLE_COLUMNS if name in columns}
+    data["kind"] = ["search" if b is None else "baseline" for b in columns["baseline"]]
+    backbone = (metadata or {}).get("backbone_params")
+    if backbone:
+        data["percent_params"] = [100.0 * params / backbone if percent is None and params is not None else percent
+                                  for percent, params in zip(columns["percent_params"], columns["trainable_params"])]
+    texts = []
+    for number, rejected in zip(columns["number"], columns["rejected"]):
+        text = summaries.get(number)
+        if text is None:
+            config = stored.get(number)
+            text = stored_summary(config, memo=memo) if config else ("(rejected) " + rejected if rejected else "(no config)")
+        texts.append(text)
+    data["summary"] = texts
+    data["error"] = [None if e is None else _first_line(e) for e in columns["error"]]
+    if len(data["number"]):
+        frame = pd.DataFrame({name: data[name] for name in TABLE_COLUMNS}, columns=list(TABLE_COLUMNS))
+    else:  # no trial: the columns typed as a table of no rows always was
+        frame = pd.DataFrame([], columns=list(TABLE_COLUMNS))
     frame["collapsed"] = frame["collapsed"].astype(bool)
-    for column in ("score", "trainable_params", "percent_params", "head_params", "majority_share", "chance_score",
-                   "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s"):
+    for column in _NUMERIC:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
 
-def front_points(table: Any, axis: str = "params") -> Any:
+def study_table(rows: Any, metadata: Mapping[str, Any] | None = None) -> "pd.DataFrame":
+    """The trial table of a :class:`autopeft.store.pageread.StudyRows`: from its extracted columns
+    (no record decoded) when the read gave them, else from its records."""
+    if rows.columns is not None:
+        return table_from_columns(rows.columns, metadata, rows.summaries)
+    return trials_table(list(rows.records.values()), metadata, rows.summaries)
+
+
+def front_points(table: "pd.DataFrame", axis: str = "params") -> "pd.DataFrame":
     """The COMPLETE trials that have a score and a cost on ``axis``, plus ``on_front``.
 
     ``on_front`` marks the search trials no other trial beats on (score up, cost down), the
@@ -157,8 +249,6 @@ def front_points(table: Any, axis: str = "params") -> Any:
     ``on_front`` themselves. Failed, running and rejected trials are left out. Sorted by cost,
     then score descending.
     """
-    from autopeft.store import non_dominated
-
     column = cost_axis(axis).column
     done = table[(table["state"] == "COMPLETE") & table["score"].notna() & table[column].notna()].copy()
     done["cost"] = done[column].astype(float)
@@ -170,21 +260,21 @@ def front_points(table: Any, axis: str = "params") -> Any:
     return done.sort_values(["cost", "score"], ascending=[True, False]).reset_index(drop=True)
 
 
-def front_line(points: Any) -> Any:
+def front_line(points: "pd.DataFrame") -> "pd.DataFrame":
     """The front's points in cost order with exact duplicates dropped (the step line's vertices)."""
     front = points[points["on_front"]]
     return front.drop_duplicates(subset=["cost", "score"]).sort_values("cost").reset_index(drop=True)
 
 
 def filter_table(
-    table: Any,
+    table: "pd.DataFrame",
     *,
     states: Iterable[str] | None = None,
     param_range: tuple[float, float] | None = None,
     kinds: Iterable[str] | None = None,
     sort_by: str | None = None,
     ascending: bool = True,
-) -> Any:
+) -> "pd.DataFrame":
     """Rows of ``table`` in ``states``/``kinds`` with ``param_range[0] <= trainable_params <= param_range[1]``.
 
     A trial without a parameter count (failed before it was counted) passes the parameter
@@ -206,20 +296,20 @@ def filter_table(
 
 
 # --------------------------------------------------------------------------- configuration heatmap
-def layer_matrix(config: Mapping[str, Any]) -> tuple[list[str], list[str], list[list[float]]]:
-    """``(row labels, column labels, values)``: one row per layer, one column per module type.
+def layer_matrix(config: "PeftConfig | Mapping[str, Any]") -> tuple[list[str], list[str], list[list[float]]]:
+    """``(row labels, column labels, values)`` of a configuration (a :class:`PeftConfig`, e.g. a
+    record's ``peft``, or its dict): one row per layer, one column per module type.
 
     A value is the module's size (adapter bottleneck, prefix length, rank; 1 for a flag that is
-    set); 0 where the module is absent or the dict (stored by an older autopeft) lacks the field.
-    Columns no layer uses are dropped, except that at least one column stays so an empty
-    configuration still draws.
+    set); 0 where the module is absent. Columns no layer uses are dropped, except that at least
+    one column stays so an empty configuration still draws.
     """
-    layers = list(config.get("layers", []))
+    layers = list(_typed(config).layers)
     values: list[list[float]] = []
     for layer in layers:
         row = []
         for _, field_name, projection in MODULE_COLUMNS:
-            raw = layer.get(field_name)
+            raw = getattr(layer, field_name, None)
             if projection is not None:
                 raw = (raw or {}).get(projection, 0)
             row.append(float(1 if raw is True else (raw or 0)))
@@ -237,9 +327,6 @@ def data_source(metadata: Mapping[str, Any]) -> str:
     ``folder:ROOT`` the files under ROOT; a task with a ``data_dir`` reads the files there;
     any other registry task reads the hub through ``datasets.load_dataset``.
     """
-    from autopeft.tasks.folder_tasks import PACKAGED
-    from autopeft.tasks.resolve import describe_source
-
     recorded = describe_source(metadata.get("task_spec"))  # a task on your own data: its files or dataset
     if recorded:
         return recorded

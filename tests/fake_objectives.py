@@ -1,5 +1,6 @@
-"""Cheap objectives with ``autopeft.proxy.evaluate``'s signature, for the orchestration tests and
-benchmark (they exercise the whole loop, store and Ray, without training anything).
+"""Test doubles: cheap objectives with ``autopeft.proxy.evaluate``'s signature, for the orchestration tests and
+benchmark (they exercise the whole loop, store and Ray, without training anything). Named by
+import path, ``tests.fake_objectives:zero_cost`` (the repository root is on the workers' path).
 
 ``zero_cost``: returns at once. ``cpu_bound``: burns ``AUTOPEFT_TEST_TRIAL_SECONDS`` (2 s) of
 CPU. ``sleepy``: writes its process id to ``$AUTOPEFT_TEST_PIDDIR/<trial>.pid`` and sleeps
