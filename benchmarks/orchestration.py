@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _model() -> str:
-    from autopeft.service.defaults import default_model
+    from autopeft.backbone import default_model
 
     return default_model()
 

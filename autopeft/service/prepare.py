@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autopeft.backbone import default_model, load_backbone
 from autopeft.service import options
 from autopeft.service.baselines import parse_baselines
 from autopeft.service.errors import SearchError
@@ -76,7 +77,6 @@ def parse_max_params(text: Any, backbone_params: int) -> int | None:
 
 def _load_backbone(model: str) -> Any:
     """The model's :class:`~autopeft.backbone.Backbone` (its config, family, sizes), read once."""
-    from autopeft.backbone import load_backbone
     from autopeft.errors import ArchitectureError
 
     try:
@@ -140,9 +140,7 @@ def prepare(spec: SearchSpec) -> Plan:
     model = pick(spec.model, "model")
     task = spec.task if spec.task is not None else (meta.get("task_spec") or meta.get("task"))
     if not model:
-        from autopeft.service.defaults import default_model
-
-        model = default_model()
+        model = default_model()  # the embedded MiniLM when its package is installed, else its hub id
     if task is None or (isinstance(task, str) and not task.strip()):
         raise SearchError(" is required: a task name (sst2, bbcnews, folder:ROOT), a task file ({task} FILE.yaml), "
                           "or your own data (--train FILE --text-fields F --label-field L)", parameter="task")
