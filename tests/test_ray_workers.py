@@ -217,6 +217,14 @@ def test_sigkilled_driver_is_resumed_without_loss_or_duplicates(cluster, tmp_pat
     assert len({tuple(sorted(r.params.items())) for r in done}) == len({r.retry_of if r.retry_of is not None else r.number for r in done})
 
 
+def _signals_as_in_a_terminal() -> None:
+    """The driver gets SIGINT and SIGTERM as a command typed in a terminal does: a test suite run as
+    a background job of a script (``bash .ci/run &``, ``nohup ... &``) passes SIGINT on as
+    ignored, and Python keeps an ignored SIGINT ignored, so Ctrl-C would never reach the driver."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _signal_mid_trial(cluster, url: str, study: str, trials: int, sig: int) -> tuple[dict, str]:
     """Start a search of 8-s trials, send ``sig`` once a trial runs; ``(env, driver stderr)``.
     The driver must exit with 130. (With 4-s trials a loaded machine's slow read of the store
@@ -225,7 +233,7 @@ def _signal_mid_trial(cluster, url: str, study: str, trials: int, sig: int) -> t
     env = _env({"AUTOPEFT_TEST_TRIAL_SECONDS": "8"})
     driver = subprocess.Popen(
         _search(cluster, url, study, "--trials", str(trials), "--objective-fn", SLEEPY), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_signals_as_in_a_terminal,
     )
 
     def running():
