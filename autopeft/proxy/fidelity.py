@@ -166,9 +166,9 @@ PRESETS: dict[str, Fidelity] = {
     # 32 steps of 16 examples of 64 tokens, 500 scored: the default search budget and the quick
     # start's. SST-2: ranks (rho 0.74, tau 0.53, noise 0.032 / spread 0.083 = 0.39, no baseline
     # at chance; the 3.0M-param sample SA24 PA384 P384 collapsed to one class even with its
-    # adapter at the size-scaled rate). BBC News: blind by rank (rho 0.27; every other
-    # configuration at 0.91-0.97, the reference at 0.94-0.98: a ceiling; noise/spread 0.06, no
-    # baseline at chance). RTE: blind (rho 0.07, noise/spread 0.90, all 12 at chance; the
+    # adapter at the size-scaled rate). BBC News: blind by noise at a ceiling (rho 0.61, tau
+    # 0.38, noise 0.013 / spread 0.014 = 0.92: every configuration at 0.91-0.97, the reference at
+    # 0.94-0.98; no baseline at chance). RTE: blind (rho 0.07, noise/spread 0.90, all 12 at chance; the
     # reference itself at 0.47-0.56). MRPC: every baseline at chance in the sweep. STS-B (not in
     # the sweep; `autopeft calibrate`, benchmarks/results/calibrate_glue_stsb.md): blind (rho
     # 0.39, noise/spread 0.37, none at chance; the reference separates them, 0.23-0.82 Pearson).
