@@ -153,6 +153,28 @@ def _scan(token: str, raylets: dict) -> list:
     return found
 
 
+def _add_tree(proc, into: dict) -> None:
+    """``proc`` and its descendants into ``into`` (pid -> psutil.Process), keeping entries already there."""
+    import psutil
+
+    into.setdefault(proc.pid, proc)
+    try:
+        for child in proc.children(recursive=True):
+            into.setdefault(child.pid, child)
+    except psutil.Error:
+        pass
+
+
+def _note_raylet(proc, raylets: dict) -> None:
+    """Remember ``proc`` as a possible raylet: the agents of a raylet carry its PID."""
+    import psutil
+
+    try:
+        raylets.setdefault(proc.pid, proc.create_time())
+    except psutil.Error:
+        pass
+
+
 def _kill(token: str, known: dict, raylets: dict, spare: int) -> None:
     """Stop, then kill, every process of the cluster; repeat until a scan finds none."""
     import psutil
@@ -162,11 +184,7 @@ def _kill(token: str, known: dict, raylets: dict, spare: int) -> None:
         for proc in list(known.values()) + _scan(token, raylets):
             if _running(proc):
                 victims[proc.pid] = proc
-                try:
-                    for child in proc.children(recursive=True):
-                        victims.setdefault(child.pid, child)
-                except psutil.Error:
-                    pass
+                _add_tree(proc, victims)
         victims.pop(os.getpid(), None)
         victims.pop(spare, None)  # the driver itself, when it closed the pipe and lives on
         if not victims:
@@ -177,10 +195,7 @@ def _kill(token: str, known: dict, raylets: dict, spare: int) -> None:
             except psutil.Error:
                 pass
         for proc in victims.values():
-            try:  # the agents of a raylet among them carry its PID
-                raylets.setdefault(proc.pid, proc.create_time())
-            except psutil.Error:
-                pass
+            _note_raylet(proc, raylets)
             try:
                 proc.kill()
             except psutil.Error:
@@ -191,8 +206,6 @@ def _kill(token: str, known: dict, raylets: dict, spare: int) -> None:
 
 def _watch(driver_pid: int, token: str) -> int:
     import select
-
-    import psutil
 
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_IGN)
@@ -209,21 +222,14 @@ def _watch(driver_pid: int, token: str) -> int:
             proc = _proc(int(word)) if word.isdigit() else None
             if proc is not None:
                 roots[proc.pid] = proc
-                try:  # the agents of the raylet among them carry its PID
-                    raylets.setdefault(proc.pid, proc.create_time())
-                except psutil.Error:
-                    pass
+                _note_raylet(proc, raylets)
 
     def snapshot() -> None:
         for root in list(roots.values()):
             if not _running(root):
                 continue
             known[root.pid] = root
-            try:
-                for child in root.children(recursive=True):
-                    known.setdefault(child.pid, child)
-            except psutil.Error:
-                pass
+            _add_tree(root, known)
         for pid in [pid for pid, proc in known.items() if not _running(proc)]:
             del known[pid]
 

@@ -141,6 +141,17 @@ def _listening(procs) -> list[tuple[int, str, str, int]]:
     return out
 
 
+def _reap(proc: subprocess.Popen, root: psutil.Process, seen: dict) -> None:
+    """Kill ``proc``'s whole tree, every process of it ever seen included, by PID (pass or fail)."""
+    for child in _tree(root):
+        seen.setdefault(child.pid, child)
+    _kill_all([*seen.values(), root])
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
 @pytest.fixture(scope="module")
 def driver():
     """A driver process with its local cluster up and an actor busy in a call; yields
@@ -173,13 +184,7 @@ def driver():
             seen.setdefault(child.pid, child)
         yield proc, list(seen.values())
     finally:
-        for child in _tree(root):
-            seen.setdefault(child.pid, child)
-        _kill_all([*seen.values(), root])
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
+        _reap(proc, root, seen)
 
 
 def test_local_cluster_listens_on_loopback_only(driver):
@@ -325,10 +330,4 @@ def test_dashboard_server_dies_with_the_command(store_url, sig):
                      if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port]
         assert not set(listeners) & set(seen), f"port {port} is still served by {listeners}"  # another process may reuse the port
     finally:
-        for child in _tree(root):
-            seen.setdefault(child.pid, child)
-        _kill_all([*seen.values(), root])
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
+        _reap(proc, root, seen)
