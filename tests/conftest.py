@@ -89,3 +89,9 @@ def save_tiny_bert(folder, num_layers: int = 2) -> str:
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory) -> str:
+    """A tiny BERT saved to disk (:func:`save_tiny_bert`), once per test module."""
+    return save_tiny_bert(tmp_path_factory.mktemp("bert") / "m")

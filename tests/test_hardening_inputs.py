@@ -18,14 +18,8 @@ from pathlib import Path
 import pytest
 
 from autopeft.cli import main
-from tests.conftest import save_tiny_bert
 
 ZERO = "tests.fake_objectives:zero_cost"
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> str:
-    return save_tiny_bert(tmp_path_factory.mktemp("bert") / "m")
 
 
 def _write(path: Path, text: str) -> Path:

@@ -17,16 +17,10 @@ from pathlib import Path
 import pytest
 
 from autopeft.cli import main
-from tests.conftest import save_tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
 ZERO = "tests.fake_objectives:zero_cost"
 SECRET = "s3cr3t-Pa55"
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> str:
-    return save_tiny_bert(tmp_path_factory.mktemp("bert") / "m")
 
 
 @pytest.fixture()

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import save_tiny_bert
 
 ZERO = "tests.fake_objectives:zero_cost"
-
-
-@pytest.fixture(scope="module")
-def bert(tmp_path_factory) -> str:
-    return save_tiny_bert(tmp_path_factory.mktemp("bert") / "m")
 
 
 @pytest.fixture()
