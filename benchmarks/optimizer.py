@@ -10,7 +10,12 @@ Problems (all discrete, as the PEFT search is):
   objective 0 = a synthetic, seeded task score (a saturating function of per-layer capacity
   with interactions and deterministic per-configuration noise), maximised; objective 1 =
   trainable parameters, minimised, computed exactly from the configuration (the known-cost
-  objective `mobo` is told about).
+  objective `mobo` is told about);
+* ``replay_sst2_mixed``, ``replay_stsb_mixed``, ``replay_sst2_autopeft``, ``replay_stsb_autopeft``:
+  real proxy results replayed (`benchmarks/landscape.py`): a proposal gets the score at the
+  full budget and the exact trainable parameters of the nearest recorded configuration of the
+  space; the report adds each sampler's share of the whole table's front (``--replay-rows N``
+  uses the first N recorded rows, as the files grow while recording runs).
 
 Each (problem, sampler, seed) run does ``max(budgets)`` trials; the hypervolume at budget
 ``b`` is that of the first ``b`` trials. Hypervolume is computed in minimisation form against a
@@ -28,6 +33,13 @@ Usage::
     python benchmarks/optimizer.py --problems dtlz2 --samplers mobo,tpe --out /tmp/x.json
     python benchmarks/optimizer.py --report a.json b.json   # merge run files into the table
     python benchmarks/optimizer.py --first-seed 10 --seeds 30 --budgets 20 --out /tmp/s.json  # other seeds
+    python benchmarks/optimizer.py --problems replay_sst2_mixed --replay-rows 80 --samplers random \
+        --budgets 10,20,50,100,200 --lockstep --latency none --out /tmp/r.json
+    python benchmarks/optimizer.py --rungs 20 --problems replay_sst2_mixed --seeds 5 --out /tmp/g.json
+        # mobo with vs without rung data under simulated successive halving
+
+The report (``--report``) regenerates the tables and the status of ``optimizer.md`` and keeps
+everything below its `HAND_WRITTEN` line.
 
 Runs append to a JSON file as they finish, so an interrupted benchmark keeps its results.
 """
@@ -47,9 +59,12 @@ from typing import Any, Callable
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+from landscape import REPLAY_PROBLEMS, make_replay_problem  # noqa: E402  (benchmarks/landscape.py)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL_SAMPLERS = ["mobo", "random", "nsga2", "tpe", "gp"]
@@ -189,9 +204,12 @@ class PeftProblem(Problem):
         return [0.5, self.max_params]
 
 
-def make_problem(name: str) -> Problem:
+def make_problem(name: str, replay_rows: int | None = None) -> Any:
+    """A problem by name: the synthetic ones here, or a replayed landscape (`landscape.py`)."""
     from botorch.test_functions.multi_objective import DTLZ2, ZDT1
 
+    if name in REPLAY_PROBLEMS:
+        return make_replay_problem(name, max_rows=replay_rows)
     factories: dict[str, Callable[[], Problem]] = {
         "dtlz2": lambda: GridProblem("dtlz2", DTLZ2(dim=6, num_objectives=2), 6),
         "zdt1": lambda: GridProblem("zdt1", ZDT1(dim=6, num_objectives=2), 6),
@@ -201,7 +219,7 @@ def make_problem(name: str) -> Problem:
     return factories[name]()
 
 
-PROBLEMS = ["dtlz2", "zdt1", "cat_dtlz2", "peft"]
+PROBLEMS = ["dtlz2", "zdt1", "cat_dtlz2", "peft", *REPLAY_PROBLEMS]
 
 
 # --------------------------------------------------------------------------- hypervolume
@@ -245,10 +263,18 @@ def run_one(problem: Problem, sampler_name: str, seed: int, budgets: list[int]) 
         "sampler": sampler_name,
         "seed": seed,
         "hv": {str(b): hypervolume(points[:b], problem.ref_point) for b in budgets},
+        **_true_front(problem),
         "seconds": time.perf_counter() - start,
         "mean_proposal_s": float(np.mean(latencies)),
         "distinct": distinct,
     }
+
+
+def _true_front(problem: Any) -> dict[str, Any]:
+    """``{"true_hv": ...}`` for a replayed problem (the whole table's front), else nothing."""
+    if hasattr(problem, "true_hypervolume"):
+        return {"true_hv": problem.true_hypervolume(), "table_rows": len(problem.rows)}
+    return {}
 
 
 def run_lockstep(
@@ -270,7 +296,7 @@ def run_lockstep(
         sampler = make_sampler(sampler_name, seed=seed, **problem.sampler_kwargs(sampler_name))
         studies.append(optuna.create_study(directions=problem.directions, sampler=sampler))
     results = [
-        {"problem": problem.name, "sampler": sampler_name, "seed": seed, "hv": {}, "seconds": 0.0}
+        {"problem": problem.name, "sampler": sampler_name, "seed": seed, "hv": {}, "seconds": 0.0, **_true_front(problem)}
         for seed in seeds
     ]
     for n in range(1, max(budgets) + 1):
@@ -288,8 +314,70 @@ def run_lockstep(
                 results[i]["seconds"] = seconds[i]
                 results[i]["mean_proposal_s"] = float(np.mean(latencies[i]))
                 results[i]["distinct"] = len({tuple(sorted(t.params.items())) for t in study.trials})
+                if hasattr(problem, "nearest"):  # replayed: how many recorded rows the trials reached
+                    results[i]["rows_hit"] = len({problem.nearest(t.params) for t in study.trials})
             on_budget(results)
     return results
+
+
+#: Rungs of the simulated successive-halving runs (steps of the recorded curves; eta = 3).
+RUNG_STEPS = [4, 11, 32]
+
+
+def run_rungs(problem: Any, seed: int, use_rungs: bool, budget_full: int, eta: int = 3) -> dict[str, Any]:
+    """`mobo` on a replayed problem under a simulated successive-halving stopping rule.
+
+    Each proposal trains to the first rung of `RUNG_STEPS` (its score is the recorded curve's
+    score there) and goes on to the next rung only if that score is in the top ``1/eta`` of
+    the scores every trial reached at this rung (the first ``eta`` at a rung always go on).
+    A stopped trial is told PRUNED with its intermediate values and ``total_steps``, as the
+    ASHA scheduler leaves it; one that reaches the last rung is COMPLETE with (score,
+    trainable params). The run stops when the training steps spent reach ``budget_full``
+    full trials. ``use_rungs`` is the sampler's switch: False = it ignores PRUNED trials.
+    Returns the hypervolume of the COMPLETE trials after each full-trial-equivalent of steps.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    from autopeft.optimizer import make_sampler
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    total = RUNG_STEPS[-1]
+    sampler = make_sampler("mobo", seed=seed, use_rungs=use_rungs, **problem.sampler_kwargs("mobo"))
+    study = optuna.create_study(directions=problem.directions, sampler=sampler)
+    names = list(problem.choices)
+    at_rung: dict[int, list[float]] = {s: [] for s in RUNG_STEPS}
+    spent, done, hv_at = 0, [], {}
+    while spent < budget_full * total:
+        trial = study.ask()
+        params = {name: trial.suggest_categorical(name, problem.choices[name]) for name in names}
+        trial.set_user_attr("total_steps", total)
+        i = problem.nearest(params)
+        curve = problem.curve(problem.rows[i]["index"]) if i not in problem.failed else {}
+        previous, finished = 0, True
+        for step in RUNG_STEPS:
+            score = curve.get(step, problem.chance)
+            spent += step - previous
+            previous = step
+            # Trial.report refuses multi-objective studies; a scheduler records rungs in storage.
+            study._storage.set_trial_intermediate_value(trial._trial_id, step, score)
+            scores = at_rung[step]
+            scores.append(score)
+            keep = len(scores) <= eta or score >= sorted(scores, reverse=True)[max(0, len(scores) // eta - 1)]
+            if step != total and not keep:
+                finished = False
+                break
+        if finished:
+            values = [float(problem.scores[i]), float(problem.params_count[i])]
+            study.tell(trial, values)
+            done.append(problem.to_min(values))
+        else:
+            study.tell(trial, state=TrialState.PRUNED)
+        for b in range(1, budget_full + 1):
+            if spent >= b * total and str(b) not in hv_at:
+                hv_at[str(b)] = hypervolume(np.array(done).reshape(-1, 2), problem.ref_point)
+    return {"problem": problem.name, "seed": seed, "use_rungs": use_rungs, "hv": hv_at,
+            "trials": len(study.trials), "complete": len(done), "true_hv": problem.true_hypervolume()}
 
 
 def latency(problem: Problem, sampler_name: str, n_finished: int, seed: int = 0, asks: int = 4) -> dict[str, Any]:
@@ -332,6 +420,11 @@ def table(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[i
     samplers = [s for s in ALL_SAMPLERS if any(r["sampler"] == s for r in runs)]
     for problem in problems:
         lines.append(f"### {problem}: median hypervolume (seeds) - higher is better\n")
+        true = sorted({(r.get("table_rows"), r["true_hv"]) for r in runs if r["problem"] == problem and r.get("true_hv")})
+        if true:
+            rows_n, hv = true[-1]
+            lines.append(f"Replayed landscape: true front HV {hv:.4f} over the {rows_n} recorded configurations; "
+                         "% = median share of it reached.\n")
         lines.append("| sampler | " + " | ".join(f"{b} trials" for b in budgets) + " | s/run |")
         lines.append("|---|" + "---|" * (len(budgets) + 1))
         best = {}
@@ -351,7 +444,9 @@ def table(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[i
                     continue
                 med = statistics.median(hvs)
                 mark = "**" if best[b] is not None and med >= best[b] - 1e-12 else ""
-                cells.append(f"{mark}{med:.4f}{mark} (n={len(hvs)})")
+                shares = [r["hv"][str(b)] / r["true_hv"] for r in rs if str(b) in r["hv"] and r.get("true_hv")]
+                share = f", {100 * statistics.median(shares):.0f}%" if shares else ""
+                cells.append(f"{mark}{med:.4f}{mark} (n={len(hvs)}{share})")
             lines.append(f"| {s} | " + " | ".join(cells) + f" | {statistics.median(r['seconds'] for r in rs):.0f} |")
         lines.append("")
     if lat:
@@ -375,6 +470,28 @@ def table(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[i
     return "\n".join(lines)
 
 
+def rung_table(results: list[dict[str, Any]]) -> str:
+    """Median hypervolume of `run_rungs` results, with vs without rung data, per problem."""
+    lines = []
+    for problem in sorted({r["problem"] for r in results}):
+        rs = [r for r in results if r["problem"] == problem]
+        budgets = sorted({int(b) for r in rs for b in r["hv"]})
+        shown = [b for b in budgets if b in (5, 10, 15, 20, 30, 50) or b == budgets[-1]]
+        lines.append(f"### {problem}: mobo under simulated successive halving (eta 3, rungs {RUNG_STEPS})\n")
+        lines.append("| rung data | " + " | ".join(f"{b} full trials of steps" for b in shown) + " | trials (complete) |")
+        lines.append("|---|" + "---|" * (len(shown) + 1))
+        for use in (True, False):
+            sub = [r for r in rs if r["use_rungs"] == use]
+            if not sub:
+                continue
+            cells = [f"{statistics.median(r['hv'][str(b)] for r in sub if str(b) in r['hv']):.4f} (n={len(sub)})"
+                     for b in shown]
+            count = f"{statistics.median(r['trials'] for r in sub):.0f} ({statistics.median(r['complete'] for r in sub):.0f})"
+            lines.append(f"| {'used' if use else 'ignored'} | " + " | ".join(cells) + f" | {count} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def status(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[int]) -> str:
     """The issue's targets, met or missed, with the numbers behind each verdict."""
 
@@ -394,13 +511,31 @@ def status(runs: list[dict[str, Any]], lat: list[dict[str, Any]], budgets: list[
             best = max(others, key=others.get)
             verdict = "met" if mine >= others[best] - 1e-12 else "**missed**"
             lines.append(f"| hypervolume, `{problem}` | {b} | {mine:.4f} | {best} {others[best]:.4f} | {verdict} |")
-    for n, limit in ((100, 1.0), (300, 3.0)):
-        r = [x for x in lat if x["sampler"] == "mobo" and x["n"] == n]
-        if r:
-            warm = r[-1]["warm_s"]
+    for problem in [p for p in REPLAY_PROBLEMS if any(r["problem"] == p for r in runs)]:
+        mine, rand = median(problem, "mobo", 50), median(problem, "random", 200)
+        if mine is not None and rand is not None:
+            verdict = "met" if mine >= rand - 1e-12 else "**missed**"
+            lines.append(f"| hypervolume, `{problem}`, mobo@50 vs random@200 | 50 | {mine:.4f} | random@200 {rand:.4f} | {verdict} |")
+    for n in (100, 300):
+        mine = [x for x in lat if x["sampler"] == "mobo" and x["n"] == n]
+        gp = [x for x in lat if x["sampler"] == "gp" and x["n"] == n]
+        if mine and gp:
+            warm, limit = mine[-1]["warm_s"], 0.5 * gp[-1]["warm_s"]
             verdict = "met" if warm <= limit else "**missed**"
-            lines.append(f"| latency <= {limit:.0f} s (warm wall) | {n} finished | {warm:.2f} s | - | {verdict} |")
+            lines.append(f"| latency <= 0.5 x gp (warm wall) | {n} finished | {warm:.2f} s | 0.5 x gp = {limit:.2f} s | {verdict} |")
     return "\n".join(lines) + "\n"
+
+
+#: Line of the report from which on the text is hand-written; regenerating keeps it.
+HAND_WRITTEN = "<!-- hand-written below: kept when the tables are regenerated -->"
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write the generated tables to ``path``, keeping its hand-written part (after `HAND_WRITTEN`)."""
+    kept = ""
+    if path.exists() and HAND_WRITTEN in path.read_text():
+        kept = path.read_text().split(HAND_WRITTEN, 1)[1]
+    path.write_text("# Optimiser benchmark\n\n" + text + "\n" + HAND_WRITTEN + kept)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,12 +545,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samplers", default=",".join(ALL_SAMPLERS))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
-    parser.add_argument("--budgets", default="20,50,100")
+    parser.add_argument("--budgets", default="10,20,50,100")
     parser.add_argument("--latency", default=",".join(map(str, LATENCY_POINTS)), help="finished-trial counts, or 'none'")
     parser.add_argument("--latency-samplers", default="mobo,gp,tpe")
     parser.add_argument("--no-runs", action="store_true", help="only measure latency")
+    parser.add_argument("--rungs", type=int, default=0, metavar="FULL_TRIALS",
+                        help="instead: mobo with vs without rung data under simulated successive halving, "
+                             "on the replayed --problems, for FULL_TRIALS trials' worth of steps")
     parser.add_argument("--lockstep", action="store_true",
                         help="advance all seeds of a (problem, sampler) together, saving at each budget")
+    parser.add_argument("--replay-rows", type=int, default=None,
+                        help="replayed problems use only their first N recorded rows (files grow while recording)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the target is 2 CPU cores)")
     parser.add_argument("--out", default=str(RESULTS / "optimizer_runs.json"), help="JSON file the runs append to")
     parser.add_argument("--report", nargs="*", help="only merge these JSON files into the report (see --report-to)")
@@ -427,17 +567,20 @@ def main(argv: list[str] | None = None) -> int:
     lat_points = [] if args.latency == "none" else ([50] if args.quick else [int(n) for n in args.latency.split(",")])
 
     if args.report is not None:
-        runs, lat = [], []
+        runs, lat, rungs = [], [], []
         for file in args.report:
             data = json.loads(Path(file).read_text())
             runs += data.get("runs", [])
             lat += data.get("latency", [])
+            rungs += data.get("rungs", [])
         report_budgets = [int(b) for b in args.budgets.split(",")]
         text = table(runs, lat, report_budgets) + "\n" + status(runs, lat, report_budgets)
+        if rungs:
+            text += "\n## Rung data (multi-fidelity)\n\n" + rung_table(rungs)
         print(text)
         report = Path(args.report_to)
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text("# Optimiser benchmark\n\n" + text + "\n")
+        write_report(report, text)
         return 0
 
     out = Path(args.out)
@@ -447,9 +590,22 @@ def main(argv: list[str] | None = None) -> int:
     def save() -> None:
         out.write_text(json.dumps(data, indent=1))
 
+    if args.rungs:
+        data.setdefault("rungs", [])
+        for problem_name in args.problems.split(","):
+            problem = make_problem(problem_name, args.replay_rows)
+            for seed in seeds:
+                for use in (True, False):
+                    result = run_rungs(problem, seed, use, args.rungs)
+                    data["rungs"].append(result)
+                    save()
+                    print(json.dumps(result), flush=True)
+        print(rung_table(data["rungs"]))
+        return 0
+
     if not args.no_runs:
         for problem_name in args.problems.split(","):
-            problem = make_problem(problem_name)
+            problem = make_problem(problem_name, args.replay_rows)
             for sampler_name in args.samplers.split(","):
                 if args.lockstep:
                     kept = [r for r in data["runs"]
@@ -481,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(data["runs"], data["latency"], budgets) + "\n" + status(data["runs"], data["latency"], budgets)
     print(text)
     if not args.quick and args.out == str(RESULTS / "optimizer_runs.json"):
-        (RESULTS / "optimizer.md").write_text("# Optimiser benchmark\n\n" + text + "\n")
+        write_report(RESULTS / "optimizer.md", text)
     return 0
 
 

@@ -49,7 +49,7 @@ def main() -> int:
     import autopeft
     from autopeft.proxy import BackboneCache, Fidelity, default_model, evaluate, resolve_device
     from autopeft.proxy.data import TokenizedSplit, fixed_subset
-    from autopeft.proxy.train import Clock, train
+    from autopeft.proxy.train import Clock, TrainingRun
     from autopeft.tasks import get_task
 
     torch.set_num_threads(args.threads)
@@ -93,14 +93,14 @@ def main() -> int:
     def seconds_per_step(model) -> tuple[float, float]:
         """(wall, process CPU) seconds per step; CPU time is steadier when other jobs share the cores."""
         cpu_start = time.process_time()
-        stats = train(model, split, indices, kind="classification", fidelity=fidelity, seed=0, device=device,
-                      pad_id=int(tokenizer.pad_token_id), clock=no_clock)
+        stats = TrainingRun(model, split, indices, kind="classification", fidelity=fidelity, seed=0, device=device,
+                            pad_id=int(tokenizer.pad_token_id)).advance(None, no_clock)
         return stats.seconds / stats.steps, (time.process_time() - cpu_start) / stats.steps
 
     models = {name: build(name) for name in ("autopeft", "peft")}
     for model in models.values():  # warm-up: allocator, kernels
-        train(model, split, indices, kind="classification", fidelity=warm, seed=1, device=device,
-              pad_id=int(tokenizer.pad_token_id), clock=no_clock)
+        TrainingRun(model, split, indices, kind="classification", fidelity=warm, seed=1, device=device,
+                    pad_id=int(tokenizer.pad_token_id)).advance(None, no_clock)
     timings: dict[str, list[float]] = {name: [] for name in models}
     cpu_times: dict[str, list[float]] = {name: [] for name in models}
     for round_index in range(args.rounds):

@@ -36,7 +36,7 @@ from autopeft.store import load_study_summary, open_readonly, read_studies
 from autopeft.viz.calibration import calibration_note
 from autopeft.viz.exports import DOWNLOADS, build_download
 from autopeft.viz.figures import compare_figure, config_heatmap, hypervolume_figure, pareto_figure
-from autopeft.viz.frames import data_source, filter_table, front_points, layer_matrix, study_table
+from autopeft.viz.frames import data_source, filter_table, front_points, layer_matrix, stopped_points, study_table
 from autopeft.viz.hypervolume import study_hypervolume
 from autopeft.store.pageread import gc_paused, read_study_rows as read_study
 
@@ -97,7 +97,8 @@ def cached_points(url: str, study: str, epoch: int, axis: str) -> Any:
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def cached_pareto_figure(url: str, study: str, epoch: int, axis: str, log: bool) -> Any:
     """The front's figure (built once per epoch and axis; a rerun only sends it again)."""
-    return pareto_figure(cached_points(url, study, epoch, axis), axis=axis, log=log)
+    stopped = stopped_points(cached_study(url, study, epoch)["table"], axis)  # multi-fidelity: greyed, rung on hover
+    return pareto_figure(cached_points(url, study, epoch, axis), axis=axis, log=log, stopped=stopped)
 
 
 def _summary(url: str, study: str, epoch: int) -> Any:
@@ -416,6 +417,17 @@ def export_view(url: str, summary: Any, record: Any) -> None:
                     st.warning(f"{item.label}: {item.error}")
 
 
+def _grey_stopped(shown: Any) -> Any:
+    """The table with the trials a multi-fidelity search stopped at a rung greyed (a pandas
+    Styler); the table itself when it has none, or too many rows to style quickly."""
+    stopped = (shown["state"] == "PRUNED") & shown["rung"].notna()
+    if not stopped.any() or len(shown) > 5000:
+        return shown
+    grey = ["color: #9a9a9a"] * len(shown.columns)
+    plain = [""] * len(shown.columns)
+    return shown.style.apply(lambda row: grey if stopped.loc[row.name] else plain, axis=1)
+
+
 def table_view(table: Any) -> None:
     states = sorted(table["state"].unique().tolist())
     c1, c2, c3 = st.columns([2, 3, 2])
@@ -432,7 +444,7 @@ def table_view(table: Any) -> None:
     shown = filter_table(table, states=chosen, param_range=param_range, sort_by=sort_by, ascending=not descending)
     st.caption(f"{len(shown)} of {len(table)} trials")
     st.dataframe(
-        shown,
+        _grey_stopped(shown),
         hide_index=True,
         key="trials_table",
         column_config={
@@ -440,6 +452,9 @@ def table_view(table: Any) -> None:
             "score": st.column_config.NumberColumn("score", format="%.4f"),
             "collapsed": st.column_config.CheckboxColumn("one class", help="the predictions collapsed to one class"),
             "majority_share": st.column_config.NumberColumn("majority share", format="%.3f"),
+            "rung": st.column_config.NumberColumn("rung", help="multi-fidelity: the highest rung reached (0 = the lowest); "
+                                                  "a PRUNED trial with a rung was stopped there", format="%d"),
+            "rung_score": st.column_config.NumberColumn("score at rung", format="%.4f"),
         },
     )
 

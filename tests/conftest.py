@@ -95,3 +95,22 @@ def save_tiny_bert(folder, num_layers: int = 2) -> str:
 def bert(tmp_path_factory) -> str:
     """A tiny BERT saved to disk (:func:`save_tiny_bert`), once per test module."""
     return save_tiny_bert(tmp_path_factory.mktemp("bert") / "m")
+
+
+def wait_for_study(url: str, name: str, driver, timeout: float = 120.0) -> None:  # noqa: ANN001
+    """Block until study ``name`` exists in ``url`` with its metadata (a second driver joins
+    after that), failing with the first driver's stderr if ``driver`` (a Popen) exits first."""
+    import time
+
+    from autopeft.store import load_study_summary
+
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if load_study_summary(url, name).metadata:
+                return
+        except Exception:  # noqa: BLE001 - not created yet
+            pass
+        assert driver.poll() is None, driver.communicate()[1][-2000:]
+        assert time.time() < deadline, "study was not created"
+        time.sleep(0.3)

@@ -111,3 +111,50 @@ def sleepy(model: str, task: str, config: Any, fidelity: Any = "quick", seed: in
 
 def failing(model: str, task: str, config: Any, fidelity: Any = "quick", seed: int = 0, *, data_dir: Any = None, device: Any = None) -> dict[str, Any]:
     raise RuntimeError("this objective always fails")
+
+
+# --------------------------------------------------------------------------- staged (multi-fidelity)
+def _fake_total_steps(fidelity: Any) -> int:
+    """The fidelity's optimiser steps as the proxy counts them (its preset text or dict)."""
+    import math
+
+    from autopeft.proxy.fidelity import Fidelity
+
+    f = Fidelity.resolve(fidelity)
+    if f.max_steps is not None:
+        return f.max_steps
+    return max(1, math.ceil(f.epochs * math.ceil((f.max_train_examples or 512) / f.batch_size)))
+
+
+def curve_score(config: Any, step: int, total: int) -> float:
+    """The staged fake's learning curve: 0.5 (chance) at step 0 rising as ``sqrt(step / total)``
+    to :func:`_score` (``zero_cost``'s score) at the whole budget, so the ranking at every rung
+    is the final ranking and a test can tell which trials a rung stops."""
+    return 0.5 + (_score(config) - 0.5) * (step / total) ** 0.5
+
+
+class StagedCurve:
+    """A staged test objective with :class:`autopeft.proxy.runner.StagedTrial`'s interface (for
+    ``--scheduler asha``): trains nothing; ``advance(step)`` returns :func:`curve_score` there,
+    after sleeping ``AUTOPEFT_TEST_STEP_SECONDS`` (0) per step advanced, so a test can kill a
+    driver mid-trial. Writes the worker's pid like ``sleepy`` when ``AUTOPEFT_TEST_PIDDIR`` is set."""
+
+    def __init__(self, model: str, task: Any, config: Any, fidelity: Any = "quick", seed: int = 0, *, data_dir: Any = None,
+                 device: Any = None, cache: Any = None) -> None:
+        self.model, self.config = model, config
+        self.total_steps = _fake_total_steps(fidelity)
+        self.steps_done = 0
+        self.closed = False
+
+    def advance(self, until: int | None = None) -> dict[str, Any]:
+        started = time.perf_counter()
+        target = self.total_steps if until is None else min(int(until), self.total_steps)
+        time.sleep(max(0, target - self.steps_done) * float(os.environ.get("AUTOPEFT_TEST_STEP_SECONDS", "0")))
+        self.steps_done = max(self.steps_done, target)
+        out = _result(self.model, self.config, started)
+        score = curve_score(self.config, self.steps_done, self.total_steps)
+        out.update(score=score, metrics={"accuracy": score})
+        return out
+
+    def close(self) -> None:
+        self.closed = True

@@ -83,6 +83,8 @@ def test_invalid_settings_name_the_argument():
         make_sampler("mobo", surrogate="rbf")
     with pytest.raises(OptimizerError, match="max_cost"):
         make_sampler("mobo", max_cost=10)
+    with pytest.raises(OptimizerError, match="lower_reference_point"):
+        make_sampler("mobo", lower_reference_point="half")
     with pytest.raises(OptimizerError, match="n_startup_trials"):
         make_sampler("mobo", n_startup_trials=0)
     with pytest.raises(OptimizerError, match="CategoricalDistribution"):
@@ -236,7 +238,7 @@ def test_pending_points_reach_the_acquisition(monkeypatch):
     assert seen == [None, 1, 2]
 
 
-def reference_points_used(monkeypatch, trials, reference_point):
+def reference_points_used(monkeypatch, trials, reference_point, relax="front"):
     """The reference point (maximisation form) the acquisition got for the next proposal."""
     import autopeft.optimizer.mobo as mobo
 
@@ -248,7 +250,7 @@ def reference_points_used(monkeypatch, trials, reference_point):
         return original(gp, known, outcomes, ref_point, *args)
 
     monkeypatch.setattr(mobo, "build_acquisition", spy)
-    study = study_with(trials, reference_point=reference_point)
+    study = study_with(trials, reference_point=reference_point, lower_reference_point=relax)
     t = study.ask()
     for n, c in CHOICES.items():
         t.suggest_categorical(n, c)
@@ -271,6 +273,24 @@ def test_a_reference_point_no_trial_beats_is_lowered_to_the_observed_front(monke
     assert used[0] == pytest.approx(lo - 0.1 * (hi - lo))
     assert used[0] < scores.max()
     assert used[1] == -100.0
+
+
+def test_the_default_lowers_an_unbeaten_reference_point_just_enough_for_the_nearest_trial(monkeypatch):
+    past = history(8)
+    scores = np.array([t.values[0] for t in past])
+    costs = np.array([t.values[1] for t in past])
+    used = reference_points_used(monkeypatch, past, [10.0, 100.0], relax="minimal")
+    # Shortfall in units of the observed spread: only the score falls short (10 is unreachable),
+    # the nearest trial is the best-scoring one, and the point drops 1.1 x its shortfall.
+    spread = np.array([np.ptp(scores), np.ptp(costs)])
+    drop = 1.1 * (10.0 - scores.max()) / spread[0]
+    np.testing.assert_allclose(used, [10.0 - drop * spread[0], -100.0 - drop * spread[1]])
+    assert used[0] == pytest.approx(scores.max() - 0.1 * (10.0 - scores.max()))
+    assert ((scores > used[0]) & (-costs > used[1])).any()  # the box is no longer empty
+    # Far less than the old rule, which dropped it below the whole observed front.
+    assert used[0] > reference_points_used(monkeypatch, past, [10.0, 100.0], relax="front")[0]
+    # Never lowered when switched off.
+    assert reference_points_used(monkeypatch, past, [10.0, 100.0], relax="none") == [10.0, -100.0]
 
 
 def test_auto_surrogate_switches_prior_with_the_number_of_features():
@@ -321,7 +341,7 @@ def test_a_failed_warm_fit_is_redone_from_the_priors_and_never_carried(monkeypat
 def test_every_surrogate_is_fitted_and_proposes(caplog):
     from autopeft.optimizer.surrogate import SURROGATE_CHOICES
 
-    assert set(SURROGATE_CHOICES) == {"auto", "matern", "matern_dim_scaled", "saas"}
+    assert set(SURROGATE_CHOICES) == {"auto", "matern", "matern_dim_scaled", "saas", "hamming", "matern_hamming"}
     for name in SURROGATE_CHOICES:
         caplog.clear()
         study = study_with(history(8), surrogate=name)
@@ -425,3 +445,93 @@ def test_works_with_a_real_peft_space():
     study.optimize(peft_objective, n_trials=7)
     assert all(t.values[1] <= limit for t in study.trials)
     assert len({key(t.params) for t in study.trials}) == 7
+
+
+# ----------------------------------------------------------------------------- rung data (multi-fidelity)
+def pruned(params: dict, curve: dict, total_steps=32):
+    """A PRUNED trial as a multi-fidelity scheduler leaves it: rung scores, no values."""
+    return create_trial(state=TrialState.PRUNED, params=params, distributions=SPACE,
+                        intermediate_values=curve, user_attrs={"total_steps": total_steps})
+
+
+def fitted_data(monkeypatch, trials, **kwargs):
+    """(train_X, train_Y) of the first GP fit of the next proposal after ``trials``."""
+    import autopeft.optimizer.mobo as mobo
+
+    seen = []
+    original = mobo.fit_surrogate
+
+    def spy(kind, train_X, train_Y, *args, **kw):
+        seen.append((train_X.clone(), train_Y.clone()))
+        return original(kind, train_X, train_Y, *args, **kw)
+
+    monkeypatch.setattr(mobo, "fit_surrogate", spy)
+    study = study_with(trials, known_objectives={1: cost}, **kwargs)
+    t = study.ask()
+    for n, c in CHOICES.items():
+        t.suggest_categorical(n, c)
+    return seen[0]
+
+
+def test_pruned_trials_are_fitted_at_their_rung_fidelity(monkeypatch):
+    done = history(6)
+    rungs = [pruned({"a": 4, "b": 0, "c": False, "d": "relu"}, {4: 0.3}),
+             pruned({"a": 8, "b": 4, "c": True, "d": "gelu"}, {4: 0.5, 11: 0.9}),
+             pruned({"a": 0, "b": 16, "c": True, "d": "silu"}, {1: 0.1, 32: 1.7}),  # reached the top
+             create_trial(state=TrialState.PRUNED, params={"a": 16, "b": 16, "c": False, "d": "relu"},
+                          distributions=SPACE, intermediate_values={4: 0.2})]  # no total_steps: not used
+    X, Y = fitted_data(monkeypatch, done + rungs)
+    assert X.dtype == torch.float64 and Y.dtype == torch.float64
+    assert X.shape == (9, 7)  # 6 encoded features + the fidelity column; 6 complete + 3 rung trials
+    # Complete trials at fidelity 1; rungs at 1 + log(step / 32) / log(32): step 4 -> 0.4, 11 -> 0.692.
+    np.testing.assert_allclose(X[:, -1].numpy(), [1.0] * 6 + [0.4, 1 + np.log(11 / 32) / np.log(32), 1.0])
+    # The score of a rung trial is its last intermediate value.
+    np.testing.assert_allclose(Y[6:, 0].numpy(), [0.3, 0.9, 1.7])
+    np.testing.assert_allclose(Y[:6, 0].numpy(), [t.values[0] for t in done])
+
+    # Switched off, or without rung trials, the data is the complete trials only, without the column.
+    X_off, _ = fitted_data(monkeypatch, done + rungs, use_rungs=False)
+    X_none, _ = fitted_data(monkeypatch, done)
+    assert X_off.shape == X_none.shape == (6, 6)
+
+
+def test_rung_data_steers_the_proposal_to_where_the_rungs_scored_well():
+    # Six complete trials all with a = 0 and low scores; rung trials say a = 16 scores far
+    # higher at a third of the budget. With rung data the sampler's next proposal is a = 16
+    # (a region no complete trial has visited); without it, it is not steered there.
+    base = [{"a": 0, "b": b, "c": c, "d": d} for b, c, d in
+            ((0, False, "relu"), (4, True, "gelu"), (8, False, "silu"), (16, True, "relu"), (4, False, "silu"), (0, True, "gelu"))]
+    done = [create_trial(params=p, distributions=SPACE, values=[0.1 * i / 6, 10.0]) for i, p in enumerate(base)]
+    rungs = [pruned({"a": 16, "b": b, "c": c, "d": d}, {4: 0.8, 11: 2.0})
+             for b, c, d in ((0, False, "relu"), (4, True, "silu"), (8, True, "gelu"))]
+
+    def next_a(trials, **kwargs):
+        study = study_with(trials, seed=0, known_objectives={1: lambda p: 10.0}, **kwargs)
+        t = study.ask()
+        return {n: t.suggest_categorical(n, c) for n, c in CHOICES.items()}["a"]
+
+    assert next_a(done + rungs) == 16
+    assert next_a(done + rungs, use_rungs=False) != 16
+
+
+def test_rung_proposals_are_deterministic_for_a_seed():
+    trials = history(6) + [pruned({"a": 16, "b": 0, "c": False, "d": "relu"}, {4: 0.8, 11: 2.0}),
+                           pruned({"a": 8, "b": 16, "c": True, "d": "silu"}, {4: 0.2})]
+    runs = [[key(t.params) for t in _optimized(study_with(trials, seed=s, known_objectives={1: cost}))] for s in (4, 4, 5)]
+    assert runs[0] == runs[1] != runs[2]
+
+
+def _optimized(study, n=3):
+    study.optimize(objective, n_trials=n)
+    return study.trials
+
+
+def test_step_moves_ordinals_by_small_rank_steps():
+    from autopeft.optimizer import SpaceEncoding
+
+    enc = SpaceEncoding({"size": CategoricalDistribution([64, 0, 8, 16, 32]), "act": CategoricalDistribution(["a", "b", "c"])})
+    row = enc.from_params({"size": 16, "act": "a"})
+    moved = enc.step(np.repeat(row[None], 200, axis=0), 1, 1, np.random.default_rng(0))
+    sizes = {enc.to_params(r)["size"] for r in moved}
+    assert sizes <= {8, 16, 32} and {8, 32} <= sizes  # one rank from 16, never a jump to 0 or 64
+    assert all((r != row).sum() == 1 for r in moved)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ optuna = pytest.importorskip("optuna")
 pytest.importorskip("psycopg")
 
 from autopeft.store import META_KEY, keys, list_studies, load_study_summary, load_trials, open_storage, pareto_front  # noqa: E402
+from tests.conftest import wait_for_study  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,16 +52,7 @@ def test_two_drivers_share_one_study():
          "--objective-fn", "tests.fake_objectives:sleepy", *common],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.time() + 120
-    while True:  # the second driver joins once the study and its metadata exist
-        try:
-            if load_study_summary(URL, name).metadata:
-                break
-        except Exception:  # noqa: BLE001 - not created yet
-            pass
-        assert first.poll() is None, first.communicate()[1][-2000:]
-        assert time.time() < deadline, "study was not created"
-        time.sleep(0.3)
+    wait_for_study(URL, name, first)  # the second driver joins once the study and its metadata exist
     second = subprocess.run(
         [sys.executable, "-m", "autopeft.cli", "search", "--resume", "--study", name, "--storage", URL, *common],
         env=env, capture_output=True, text=True, timeout=300,

@@ -267,6 +267,12 @@ def test_loss_monitor():
             monitor.update(step, 50.0)
     with pytest.raises(TrialFailure, match="nan_loss"):
         LossMonitor().update(0, math.nan)
+    # A blow-up on the first update (measured: tiny BERT, LoRA at rate 1e6) is divergence, even
+    # though it lands inside the first losses the baseline is taken from.
+    blown = LossMonitor()
+    with pytest.raises(TrialFailure, match=r"diverged: .* over 10x its initial 1\.103"):
+        for step, loss in enumerate([1.1028, 7160516.0, 1934413.4, 1167711.6, 1214418.1]):
+            blown.update(step, loss)
 
 
 # --------------------------------------------------------------------------- pieces

@@ -153,4 +153,4 @@ def test_search_spec_takes_typed_values_and_the_old_text():
 
 def test_trial_keys_are_named_once():
     assert set(keys.TRIAL_KEYS) == {keys.CONFIG, keys.RESULT, keys.TIMINGS, keys.WORKER, keys.ERROR, keys.BASELINE, keys.RETRY_OF,
-                                    keys.ATTEMPT, keys.RETRY_REASON, keys.REJECTED, keys.WARM_START_FROM}
+                                    keys.ATTEMPT, keys.RETRY_REASON, keys.REJECTED, keys.WARM_START_FROM, keys.TOTAL_STEPS, keys.RUNG, keys.STOPPED}

@@ -48,6 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warm-start", nargs="+", default=[], metavar="STUDY", help="seed the optimiser with the finished trials of these studies")
     parser.add_argument("--no-progress", action="store_true", help="no live display (logs and CI)")
     parser.add_argument("--heartbeat", type=int, default=10, help="seconds between driver heartbeats; a dead driver's trials are failed after 2x this")
+    parser.add_argument("--scheduler", help="none (default: every trial trains its whole budget) or asha: multi-fidelity, trials "
+                                            "train rung by rung and those outside the best 1/eta by Pareto rank stop early (default on --resume: the study's)")
+    parser.add_argument("--eta", type=int, help="asha: keep the best 1/eta of the trials at each rung (default 3)")
+    parser.add_argument("--min-rung-fraction", type=float, help="asha: the lowest rung's share of the training budget (default 0.111: rungs at 1/9, 1/3, 1)")
     parser.add_argument("--objective-fn", help=argparse.SUPPRESS)  # import path of a test objective
 
 
@@ -92,6 +96,9 @@ def spec_from_args(args: argparse.Namespace):  # noqa: ANN201
         objective_fn=args.objective_fn,
         heartbeat_interval=args.heartbeat,
         progress=not args.no_progress,
+        scheduler=args.scheduler,
+        eta=args.eta,
+        min_rung_fraction=args.min_rung_fraction,
     )
 
 
@@ -156,6 +163,7 @@ def _run(args: argparse.Namespace) -> int:
         f"study [bold]{plan.study_name}[/bold] in {redact_url(plan.storage_url)}: {plan.trials} trials of {plan.space.name} "
         f"on {plan.model} / {plan.task}, sampler {plan.sampler}, {plan.spec.workers} worker(s)"
         + (" (resumed)" if plan.resume else "")
+        + ("" if plan.scheduler is None else f", MO-ASHA eta {plan.scheduler.eta} rungs at steps {list(plan.rung_steps or [])}")
     )
     warning = calibration_warning(plan.storage_url, plan.task, plan.model, plan.fidelity_value)
     if warning:
@@ -165,7 +173,7 @@ def _run(args: argparse.Namespace) -> int:
     print_pareto(plan.storage_url, plan.study_name)
     err.print(
         f"{outcome.trials_run} trials run by this driver in {outcome.seconds:.1f} s: {outcome.completed} complete, "
-        f"{outcome.failed} failed, {outcome.requeued} re-queued"
+        f"{outcome.failed} failed, {outcome.requeued} re-queued" + (f", {outcome.stopped} stopped at a rung" if outcome.stopped else "")
     )
     if outcome.interrupted:
         print(f"autopeft search: interrupted; continue with: autopeft search --resume --study {plan.study_name} --storage {redact_url(plan.storage_url)}", file=sys.stderr)

@@ -223,7 +223,7 @@ def export_trial(storage: Any, study: str, format: str, out_dir: Any, *, trial: 
     """
     record, how = select(storage, study, trial=trial, best_under_budget=best_under, use_knee=knee)
     if record.state in UNFINISHED_STATES and not allow_failed:
-        error = (record.error or "").strip().splitlines()
+        error = (record.error or record.stopped or "").strip().splitlines()  # a multi-fidelity trial: where it was stopped
         why = f" ({error[0][:200]})" if error else ""
         raise ExportError(f"trial {record.number} of study {study!r} is {record.state}{why}: it has no measured score, so its "
                           "configuration is not a searched result; pass --allow-failed (allow_failed=True) to export it anyway")

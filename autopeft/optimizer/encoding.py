@@ -78,6 +78,19 @@ class SpaceEncoding:
             kind = _kind_of(choices)
             self.params.append(EncodedParameter(name, choices, kind, _table(kind, choices)))
         self.names = [p.name for p in self.params]
+        # Ordinal parameters: choice index <-> rank position (choices need not be sorted).
+        self._by_rank: list[np.ndarray | None] = []
+        self._rank_of: list[np.ndarray | None] = []
+        for p in self.params:
+            if p.kind == "ordinal":
+                order = np.array(sorted(range(len(p.choices)), key=lambda i: (p.choices[i], i)), dtype=np.int64)
+                rank_of = np.empty(len(order), dtype=np.int64)
+                rank_of[order] = np.arange(len(order))
+                self._by_rank.append(order)
+                self._rank_of.append(rank_of)
+            else:
+                self._by_rank.append(None)
+                self._rank_of.append(None)
         self.cardinalities = np.array([len(p.choices) for p in self.params], dtype=np.int64)
         self.num_features = int(sum(p.table.shape[1] for p in self.params))
         self.key = tuple((p.name, p.choices) for p in self.params)
@@ -138,6 +151,34 @@ class SpaceEncoding:
         if not rows:
             return np.zeros((0, len(self.params)), dtype=np.int64)
         return np.stack(rows)
+
+    def step(self, index_rows: np.ndarray, n_changes: int, max_step: int, rng: np.random.Generator) -> np.ndarray:
+        """Copies of ``index_rows`` with ``n_changes`` random parameters moved a small step.
+
+        An ordinal parameter moves 1 to ``max_step`` ranks up or down (clipped to its range):
+        a small edit of a size rather than a jump to any size; any other parameter takes a
+        random other value, as in `mutate`. Shapes: (n, P) in, (n, P) out.
+        """
+        out = np.array(index_rows, dtype=np.int64, copy=True)
+        mutable = np.flatnonzero(self.cardinalities > 1)
+        if out.size == 0 or mutable.size == 0:
+            return out
+        rows = np.arange(out.shape[0])
+        for _ in range(n_changes):
+            cols = rng.choice(mutable, size=out.shape[0])
+            magnitude = 1 + (rng.random(out.shape[0]) * max_step).astype(np.int64)
+            sign = np.where(rng.random(out.shape[0]) < 0.5, -1, 1)
+            shift = 1 + (rng.random(out.shape[0]) * (self.cardinalities[cols] - 1)).astype(np.int64)
+            for i, j in zip(rows, cols):
+                order = self._by_rank[j]
+                if order is None:
+                    out[i, j] = (out[i, j] + shift[i]) % self.cardinalities[j]
+                    continue
+                rank = int(self._rank_of[j][out[i, j]]) + sign[i] * magnitude[i]
+                if rank < 0 or rank >= len(order):  # off the end: step the other way
+                    rank = int(self._rank_of[j][out[i, j]]) - sign[i] * magnitude[i]
+                out[i, j] = order[int(np.clip(rank, 0, len(order) - 1))]
+        return out
 
     def mutate(self, index_rows: np.ndarray, n_changes: int, rng: np.random.Generator) -> np.ndarray:
         """Copies of ``index_rows`` with ``n_changes`` random parameters set to a new random value."""

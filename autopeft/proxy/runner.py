@@ -21,7 +21,7 @@ from autopeft.proxy.cache import BackboneCache, default_cache
 from autopeft.proxy.data import fixed_subset
 from autopeft.proxy.fidelity import Fidelity
 from autopeft.proxy.result import TrialResult
-from autopeft.proxy.train import Clock, TrialFailure, failure_from_exception, predict, train
+from autopeft.proxy.train import Clock, TrialFailure, failure_from_exception, predict
 
 
 def resolve_device(device: str | None) -> Any:
@@ -93,6 +93,190 @@ def _as_task(task: Any, data_dir: str | None) -> Any:
     return resolve_task(task, data_dir)
 
 
+class StagedTrial:
+    """One configuration's proxy trial, trained in segments with a score after each.
+
+    Building it is the load phase (task, backbone, tokenised data, a fresh copy of the backbone
+    with ``config`` injected); :meth:`advance` trains up to a step and scores the validation
+    subset there. The steps of all segments add up to one uninterrupted run of the fidelity's
+    budget (see :class:`autopeft.proxy.train.TrainingRun`), so a multi-fidelity search that
+    stops at a rung and continues the trial gets the score ``evaluate`` would have given.
+    :meth:`state_dict` / :meth:`load_state_dict` carry a paused trial to another worker.
+
+    Times in the returned results are cumulative; ``fidelity.timeout_s`` bounds the trial's
+    active time (load, training and evaluation, not the pauses between segments). Once a
+    segment fails, the trial stays failed and :meth:`advance` returns that result again.
+    """
+
+    def __init__(
+        self,
+        model: str | None,
+        task: Any,
+        config: PeftConfig,
+        fidelity: Fidelity | str = "quick",
+        seed: int = 0,
+        *,
+        data_dir: str | None = None,
+        device: str | None = None,
+        cache: BackboneCache | None = None,
+    ) -> None:
+        import torch
+
+        from autopeft.inject import apply, trainable_summary
+        from autopeft.proxy.train import TrainingRun
+
+        start = time.perf_counter()
+        if not isinstance(config, PeftConfig):
+            raise ConfigError(f"config: expected a PeftConfig, got {type(config).__name__}; load one with autopeft.load_config")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed: expected an integer, got {seed!r}")
+        self.fidelity = fidelity = Fidelity.resolve(fidelity)
+        self.task = task = _as_task(task, data_dir)
+        model_id = model or default_model()
+        self.device = target = resolve_device(device)
+        cache = cache or default_cache()
+
+        template, tokenizer = cache.backbone(model_id, task.num_labels, task.kind)
+        config.check_compatible(template.config)
+        train_split = cache.tokenized(task, tokenizer, fidelity.max_seq_length, "train")
+        self.eval_split = cache.tokenized(task, tokenizer, fidelity.max_seq_length, "validation")
+        train_indices = fixed_subset(len(train_split), fidelity.max_train_examples)
+        self.eval_indices = fixed_subset(len(self.eval_split), fidelity.max_eval_examples)
+        self.pad_id = int(tokenizer.pad_token_id)
+
+        self.result = TrialResult(status="failed")
+        self.memory = _Memory(target)
+        self.active_s = 0.0
+        self.failed: TrialResult | None = None
+        self.net: Any = None
+        self.run: Any = None
+        try:
+            self.net = cache.fresh_model(model_id, task.num_labels, task.kind, seed)
+            torch.manual_seed(seed)  # PEFT module initialisation and dropout
+            apply(self.net, config)
+            counts = trainable_summary(self.net)
+            peft_dtype = next((p.dtype for n, p in self.net.named_parameters() if "autopeft_" in n), torch.float32)
+            self.result.trainable_params = counts.peft_params
+            self.result.head_params = counts.head_params
+            self.result.percent_params = 100.0 * counts.peft_params / backbone_params(template.config)
+            self.result.adapter_bytes = counts.peft_params * torch.empty((), dtype=peft_dtype).element_size()
+            self.net.to(target)
+            self.run = TrainingRun(
+                self.net, train_split, train_indices, kind=task.kind, fidelity=fidelity, seed=seed, device=target, pad_id=self.pad_id,
+            )
+        except Exception as exc:  # bad input raises; a trial that cannot start is a failed trial
+            if isinstance(exc, AutoPeftError):
+                self.close()
+                raise
+            self._fail(exc)
+        finally:
+            self.result.time_load_s = time.perf_counter() - start
+            self.active_s += self.result.time_load_s
+
+    @property
+    def total_steps(self) -> int:
+        """The fidelity's whole budget in optimiser steps (0 when the setup failed)."""
+        return self.run.total if self.run is not None else 0
+
+    @property
+    def steps_done(self) -> int:
+        return self.run.done if self.run is not None else 0
+
+    def _clock(self, started: float) -> Clock:
+        timeout = self.fidelity.timeout_s
+        remaining = None if timeout is None else max(0.0, timeout - self.active_s)
+        return _TrialClock(remaining, timeout, started, self.memory.sample)
+
+    def _fail(self, exc: BaseException) -> TrialResult:
+        failure = exc if isinstance(exc, TrialFailure) else failure_from_exception(exc)
+        self.result.status = "failed"
+        self.result.error = str(failure)
+        self.result.score = None
+        self.failed = self._snapshot()
+        self.close()
+        return self.failed
+
+    def _snapshot(self) -> TrialResult:
+        self.memory.sample()
+        self.result.peak_memory_mb = self.memory.peak_mb
+        return TrialResult.from_dict(self.result.to_dict())
+
+    def advance(self, until: int | None = None) -> TrialResult:
+        """Train to step ``min(until, total_steps)`` (``None``: the whole budget), score the
+        validation subset there and return the result so far (a copy; never raises)."""
+        if self.failed is not None:
+            return self.failed
+        started = time.perf_counter()
+        clock = self._clock(started)
+        phase = "train"
+        try:
+            stats = self.run.advance(until, clock)
+            self.result.time_train_s = stats.seconds
+            self.result.examples_per_s = stats.examples / stats.seconds if stats.seconds > 0 else None
+            phase = "eval"
+            eval_start = time.perf_counter()
+            fidelity, task = self.fidelity, self.task
+            predictions, references = predict(
+                self.net, self.eval_split, self.eval_indices, kind=task.kind, batch_size=min(256, 2 * fidelity.batch_size),
+                device=self.device, pad_id=self.pad_id, bf16=fidelity.bf16, clock=clock, target_scale=stats.target_scale,
+            )
+            self.result.metrics = task.compute_metrics(predictions, references)
+            self.result.time_eval_s += time.perf_counter() - eval_start
+            self.result.score = self.result.metrics[task.main_metric]
+            self.result.majority_share, self.result.chance_score = prediction_spread(task, predictions, references)
+            self.result.status = "ok"
+            return self._snapshot()
+        except Exception as exc:  # a bad trial never crashes the caller
+            if phase == "train":
+                self.result.time_train_s = self.run.seconds
+            return self._fail(exc)
+        finally:
+            self.active_s += time.perf_counter() - started
+
+    def state_dict(self) -> dict[str, Any]:
+        """The paused trial's training state and result so far (for ``torch.save``)."""
+        if self.run is None:
+            raise ConfigError("checkpoint: this trial failed before training started; nothing to save")
+        return {"run": self.run.state_dict(), "result": self.result.to_dict(), "active_s": self.active_s}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from another worker's :meth:`state_dict` of the same configuration, task,
+        fidelity and seed."""
+        if self.run is None:
+            raise ConfigError("checkpoint: this trial failed before training started; nothing to load into")
+        self.run.load_state_dict(state["run"])
+        load_s = self.result.time_load_s
+        self.result = TrialResult.from_dict(state["result"])
+        self.result.time_load_s += load_s
+        self.active_s = float(state["active_s"]) + load_s
+
+    def close(self) -> None:
+        """Free the trial's model and optimiser now (GPU memory first)."""
+        import torch
+
+        cuda = self.device.type == "cuda"
+        self.run = None
+        self.net = None
+        if cuda or self.failed is not None:
+            gc.collect()  # free a failed or GPU trial's tensors now, before the next trial
+            if cuda:
+                torch.cuda.empty_cache()
+
+    def __enter__(self) -> "StagedTrial":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class _TrialClock(Clock):
+    """The clock of one segment: the trial's remaining active time, reported as its whole budget."""
+
+    def __init__(self, remaining: float | None, budget: float | None, start: float, probe: Any) -> None:
+        super().__init__(remaining, start, probe)
+        self.timeout_s = budget
+
+
 def evaluate(
     model: str | None,
     task: Any,
@@ -109,83 +293,9 @@ def evaluate(
 
     Same seed on CPU gives the same score. Fresh PEFT modules and a fresh task head are built
     for every call; the backbone weights and tokenised data come from ``cache`` (the
-    process-wide :func:`default_cache` when ``None``).
+    process-wide :func:`default_cache` when ``None``). Bad input (an unknown task, a missing
+    file, a config that does not fit the model) raises; a trial that fails returns
+    ``status="failed"`` with its reason.
     """
-    import torch
-
-    from autopeft.inject import apply, trainable_summary
-
-    start = time.perf_counter()
-    if not isinstance(config, PeftConfig):
-        raise ConfigError(f"config: expected a PeftConfig, got {type(config).__name__}; load one with autopeft.load_config")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError(f"seed: expected an integer, got {seed!r}")
-    fidelity = Fidelity.resolve(fidelity)
-    task = _as_task(task, data_dir)
-    model_id = model or default_model()
-    target = resolve_device(device)
-    cache = cache or default_cache()
-
-    template, tokenizer = cache.backbone(model_id, task.num_labels, task.kind)
-    config.check_compatible(template.config)
-    train_split = cache.tokenized(task, tokenizer, fidelity.max_seq_length, "train")
-    eval_split = cache.tokenized(task, tokenizer, fidelity.max_seq_length, "validation")
-    train_indices = fixed_subset(len(train_split), fidelity.max_train_examples)
-    eval_indices = fixed_subset(len(eval_split), fidelity.max_eval_examples)
-    pad_id = int(tokenizer.pad_token_id)
-
-    result = TrialResult(status="failed")
-    memory = _Memory(target)
-    clock = Clock(fidelity.timeout_s, start, memory.sample)
-    net = None
-    phase = "setup"
-    try:
-        net = cache.fresh_model(model_id, task.num_labels, task.kind, seed)
-        torch.manual_seed(seed)  # PEFT module initialisation and dropout
-        apply(net, config)
-        counts = trainable_summary(net)
-        peft_dtype = next((p.dtype for n, p in net.named_parameters() if "autopeft_" in n), torch.float32)
-        result.trainable_params = counts.peft_params
-        result.head_params = counts.head_params
-        result.percent_params = 100.0 * counts.peft_params / backbone_params(template.config)
-        result.adapter_bytes = counts.peft_params * torch.empty((), dtype=peft_dtype).element_size()
-        net.to(target)
-        result.time_load_s = time.perf_counter() - start
-        phase = "train"
-        stats = train(net, train_split, train_indices, kind=task.kind, fidelity=fidelity, seed=seed, device=target, pad_id=pad_id, clock=clock)
-        result.time_train_s = stats.seconds
-        result.examples_per_s = stats.examples / stats.seconds if stats.seconds > 0 else None
-        phase = "eval"
-        eval_start = time.perf_counter()
-        predictions, references = predict(
-            net, eval_split, eval_indices, kind=task.kind, batch_size=min(256, 2 * fidelity.batch_size),
-            device=target, pad_id=pad_id, bf16=fidelity.bf16, clock=clock, target_scale=stats.target_scale,
-        )
-        result.metrics = task.compute_metrics(predictions, references)
-        result.time_eval_s = time.perf_counter() - eval_start
-        result.score = result.metrics[task.main_metric]
-        result.majority_share, result.chance_score = prediction_spread(task, predictions, references)
-        result.status = "ok"
-    except Exception as exc:  # a bad trial never crashes the caller; bad input does
-        if isinstance(exc, AutoPeftError) and phase == "setup":
-            raise
-        failure = exc if isinstance(exc, TrialFailure) else failure_from_exception(exc)
-        result.status = "failed"
-        result.error = str(failure)
-        result.score = None
-        elapsed = time.perf_counter() - start
-        if phase == "setup":
-            result.time_load_s = elapsed
-        elif phase == "train":
-            result.time_train_s = elapsed - result.time_load_s
-        else:
-            result.time_eval_s = elapsed - result.time_load_s - result.time_train_s
-    finally:
-        memory.sample()
-        result.peak_memory_mb = memory.peak_mb
-        del net
-        if target.type == "cuda" or result.status == "failed":
-            gc.collect()  # free a failed or GPU trial's tensors now, before the next trial
-            if target.type == "cuda":
-                torch.cuda.empty_cache()
-    return result
+    with StagedTrial(model, task, config, fidelity, seed, data_dir=data_dir, device=device, cache=cache) as trial:
+        return trial.advance(None)

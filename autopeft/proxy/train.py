@@ -6,7 +6,7 @@ that goes wrong raises :class:`TrialFailure` with a reason code:
 
 * ``nan_loss``: the loss (or the gradient norm) is NaN;
 * ``diverged``: the loss is infinite, or its running average exceeds
-  ``DIVERGENCE_FACTOR`` times the average of the first ``BASELINE_STEPS`` losses;
+  ``DIVERGENCE_FACTOR`` times the smallest of the first ``BASELINE_STEPS`` losses;
 * ``timeout``: the trial's wall-clock budget ran out (checked between steps and batches);
 * ``oom``: CUDA (or CPU allocator) out of memory (mapped by :func:`failure_from_exception`).
 """
@@ -121,7 +121,9 @@ class LossMonitor:
         if len(self.first) < self.baseline_steps:
             self.first.append(loss)
             return
-        baseline = max(sum(self.first) / len(self.first), 1e-3)
+        # The smallest of the first losses: a rate that blows the model up on its first update
+        # (loss 1.1 at step 0, 7e6 at step 1) must not lift the baseline it is measured against.
+        baseline = max(min(self.first), 1e-3)
         if self.ema > self.factor * baseline:
             raise TrialFailure(
                 "diverged",
@@ -254,65 +256,134 @@ def total_steps(num_examples: int, batch_size: int, epochs: float, max_steps: in
     return max(1, math.ceil(epochs * math.ceil(num_examples / batch_size)))
 
 
-def train(
-    model: Any,
-    split: TokenizedSplit,
-    indices: np.ndarray,
-    *,
-    kind: str,
-    fidelity: Any,
-    seed: int,
-    device: Any,
-    pad_id: int,
-    clock: Clock,
-) -> TrainStats:
-    """Train ``model`` in place on ``split[indices]`` for the fidelity's budget."""
-    import torch
+class TrainingRun:
+    """One trial's training, advanced in segments that add up to an uninterrupted run.
 
-    steps = total_steps(len(indices), fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
-    groups = parameter_groups(model, fidelity.learning_rate, fidelity.learning_rate_scale)
-    if not groups:
-        raise TrialFailure("error", "the model has no trainable parameters")
-    optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
-    warmup = int(fidelity.warmup_ratio * steps)
+    The optimiser, the learning-rate schedule (linear warmup, then linear decay to zero over
+    ``total`` steps: the whole fidelity's budget, whatever segment is asked for), the batch
+    order, the loss monitor and torch's global random state (dropout) all live here, so
+    ``advance(4); advance(11); advance(32)`` trains exactly as ``advance(32)`` does, even when
+    evaluations or other trials run in the same process between the segments (the global
+    random state is saved at the end of a segment and restored at the start of the next).
+    Multi-fidelity search reports a score after each segment and continues promoted trials.
+    """
 
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / (warmup + 1)
-        return max(0.0, (steps - step) / max(1, steps - warmup))
+    def __init__(
+        self,
+        model: Any,
+        split: TokenizedSplit,
+        indices: np.ndarray,
+        *,
+        kind: str,
+        fidelity: Any,
+        seed: int,
+        device: Any,
+        pad_id: int,
+    ) -> None:
+        import torch
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    rng = np.random.default_rng(seed)
-    lengths = split.lengths
-    monitor = LossMonitor()
-    scale = TargetScale.of(split.labels[indices]) if kind == "regression" else IDENTITY_SCALE
-    trainable = [p for group in groups for p in group["params"]]
-    model.train()
-    start = time.perf_counter()
-    done = examples = 0
-    loss_value = None
-    batches: list[np.ndarray] = []
-    while done < steps:
-        if not batches:
-            batches = bucketed_batches(indices, lengths, fidelity.batch_size, rng)
-        batch = {k: v.to(device, non_blocking=True) for k, v in collate(split, batches.pop(), pad_id).items()}
-        with _autocast(device, fidelity.bf16):
-            loss = compute_loss(model, batch, kind, scale)
-        loss_value = float(loss.detach())
-        monitor.update(done, loss_value)
-        loss.backward()
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM))
-        if math.isnan(grad_norm):
-            raise TrialFailure("nan_loss", f"the gradient norm is NaN at step {done}")
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        done += 1
-        examples += len(batch["labels"])
-        clock.check(f"after training step {done} of {steps}")
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return TrainStats(steps=done, examples=examples, seconds=time.perf_counter() - start, final_loss=loss_value, target_scale=scale)
+        self.model, self.split, self.indices = model, split, indices
+        self.kind, self.fidelity, self.device, self.pad_id = kind, fidelity, device, pad_id
+        self.total = total_steps(len(indices), fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
+        groups = parameter_groups(model, fidelity.learning_rate, fidelity.learning_rate_scale)
+        if not groups:
+            raise TrialFailure("error", "the model has no trainable parameters")
+        self.optimizer = torch.optim.AdamW(groups, weight_decay=0.0)
+        warmup = int(fidelity.warmup_ratio * self.total)
+        total = self.total
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+        self.rng = np.random.default_rng(seed)
+        self.monitor = LossMonitor()
+        self.scale = TargetScale.of(split.labels[indices]) if kind == "regression" else IDENTITY_SCALE
+        self.trainable = [p for group in groups for p in group["params"]]
+        self.done = self.examples = 0
+        self.seconds = 0.0
+        self.loss_value: float | None = None
+        self.batches: list[np.ndarray] = []
+        self.torch_rng = torch.get_rng_state()  # dropout continues from here, not from other trials
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total
+
+    def advance(self, until: int | None, clock: Clock) -> TrainStats:
+        """Train up to step ``min(until, total)`` (``None``: to the end) and return the totals
+        so far. Raises :class:`TrialFailure` on NaN, divergence or timeout."""
+        import torch
+
+        stop = self.total if until is None else min(int(until), self.total)
+        saved = torch.get_rng_state()
+        torch.set_rng_state(self.torch_rng)
+        self.model.train()
+        start = time.perf_counter()
+        try:
+            while self.done < stop:
+                if not self.batches:
+                    self.batches = bucketed_batches(self.indices, self.split.lengths, self.fidelity.batch_size, self.rng)
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in collate(self.split, self.batches.pop(), self.pad_id).items()}
+                with _autocast(self.device, self.fidelity.bf16):
+                    loss = compute_loss(self.model, batch, self.kind, self.scale)
+                self.loss_value = float(loss.detach())
+                self.monitor.update(self.done, self.loss_value)
+                loss.backward()
+                grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, MAX_GRAD_NORM))
+                if math.isnan(grad_norm):
+                    raise TrialFailure("nan_loss", f"the gradient norm is NaN at step {self.done}")
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.done += 1
+                self.examples += len(batch["labels"])
+                clock.check(f"after training step {self.done} of {self.total}")
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+        finally:
+            self.seconds += time.perf_counter() - start
+            self.torch_rng = torch.get_rng_state()
+            torch.set_rng_state(saved)
+        return TrainStats(steps=self.done, examples=self.examples, seconds=self.seconds, final_loss=self.loss_value, target_scale=self.scale)
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """What a continuation on another worker needs: the trainable weights, the optimiser
+        and schedule, the batch order and random states, the counters (torch-saveable)."""
+        trainable_names = {id(p) for p in self.trainable}
+        return {
+            "weights": {n: p.detach().cpu().clone() for n, p in self.model.named_parameters() if id(p) in trainable_names},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": self.torch_rng.clone(),
+            "batches": [b.copy() for b in self.batches],
+            "monitor": {"first": list(self.monitor.first), "ema": self.monitor.ema},
+            "counters": {"done": self.done, "examples": self.examples, "seconds": self.seconds, "loss": self.loss_value, "total": self.total},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` of a run of the same configuration and fidelity."""
+        import torch
+
+        counters = state["counters"]
+        if counters["total"] != self.total:
+            raise TrialFailure("error", f"the checkpoint was made for {counters['total']} steps, this run has {self.total}")
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name, value in state["weights"].items():
+                params[name].copy_(value.to(params[name].device))
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.rng.bit_generator.state = state["rng"]
+        self.torch_rng = state["torch_rng"].clone()
+        self.batches = [np.asarray(b) for b in state["batches"]]
+        self.monitor.first, self.monitor.ema = list(state["monitor"]["first"]), state["monitor"]["ema"]
+        self.done, self.examples = int(counters["done"]), int(counters["examples"])
+        self.seconds, self.loss_value = float(counters["seconds"]), counters["loss"]
 
 
 def predict(

@@ -14,6 +14,15 @@ trial whose objective itself failed is not re-run. A driver stops when the budge
 nothing is WAITING and no trial of the study is RUNNING, so resuming finishes exactly the
 remaining budget: none lost, none duplicated.
 
+Multi-fidelity (``--scheduler asha``, :mod:`autopeft.service.asha`): a trial trains rung by
+rung on the worker that holds it; after each rung below the top the driver records the score as
+an intermediate value keyed by the step and decides at once, from every trial of the study that
+reached that rung, whether the trial continues (the next rung's request goes to the same worker)
+or stops (PRUNED with its rung; the worker drops it and takes the next trial). Only trials that
+reach the top rung are COMPLETE, so fronts, the Pareto table and export see whole-budget scores.
+Baselines are never stopped (they are the reference points), but their rung scores join the
+rungs' populations.
+
 Every read and write of the study goes through :class:`~autopeft.store.study.StudyStore`; trials
 cross Ray as :class:`~autopeft.service.messages.TrialRequest` / ``TrialOutcome``; progress goes
 to an observer as :mod:`autopeft.service.events`.
@@ -35,7 +44,7 @@ from autopeft.hypervolume import hypervolume
 from autopeft.service.baselines import build_baseline
 from autopeft.service.errors import SearchError
 from autopeft.service.events import Observer, SearchFinished, SearchProgress, SearchStarted
-from autopeft.service.messages import TrialOutcome, TrialRequest
+from autopeft.service.messages import Stage, TrialOutcome, TrialRequest
 from autopeft.service.prepare import Plan
 from autopeft.service.ray_pool import WorkerPool, connect, describe_exception
 from autopeft.service.samplers import make_sampler
@@ -59,6 +68,7 @@ class SearchOutcome:
     trials_run: int = 0
     completed: int = 0
     failed: int = 0
+    stopped: int = 0
     requeued: int = 0
     interrupted: bool = False
     seconds: float = 0.0
@@ -79,6 +89,11 @@ class SearchLoop:
         self.driver = {"host": socket.gethostname(), "pid": os.getpid()}
         self.message = ""
         self._started = time.time()
+        self._requests: dict[int, TrialRequest] = {}  # staged trials: the request of their first rung
+        self._segments: dict[int, float] = {}  # staged trials: worker seconds of the rungs so far
+        self._first_started: dict[int, float | None] = {}  # staged trials: when their first rung started
+        self._costs: dict[int, tuple[float, ...]] = {}  # trial number -> its known costs (rung ranking)
+        self.pool: Any = _LazyPool(plan)
 
     # ------------------------------------------------------------------ setup
     def _on_stale(self, store: StudyStore, trial: Any) -> None:
@@ -115,9 +130,14 @@ class SearchLoop:
 
     def _sampler(self, warm_trials: list[Any], seed_offset: int = 0) -> tuple[Any, bool]:
         plan = self.plan
-        return make_sampler(plan.sampler, seed=plan.seed + seed_offset, known_objectives=self.known_objectives(),
-                            constraint=self.params_constraint(), warm_start_trials=warm_trials,
-                            search_space=plan.space.distributions(plan.model_config))
+        sampler, used_warm = make_sampler(plan.sampler, seed=plan.seed + seed_offset, known_objectives=self.known_objectives(),
+                                          constraint=self.params_constraint(), warm_start_trials=warm_trials,
+                                          search_space=plan.space.distributions(plan.model_config))
+        if plan.scheduler is not None:
+            from autopeft.service.rung_sampler import score_direction_sampler
+
+            sampler = score_direction_sampler(sampler)  # TPE reads stopped trials' rung scores
+        return sampler, used_warm
 
     def _warm_start_trials(self, store: StudyStore) -> list[Any]:
         names = {p.name: set(p.choices) for p in self.plan.parameters}
@@ -191,6 +211,7 @@ class SearchLoop:
                 "ray_address": plan.spec.ray_address,
                 "warm_start_trials": len(warm),
                 "task_spec": plan.task_spec,
+                **plan.scheduler_metadata,
             },
         )
 
@@ -243,8 +264,13 @@ class SearchLoop:
         store.set_config(trial, config)
         self.running[trial.number] = trial
         self._config_params[trial.number] = n_params
-        pool.submit(TrialRequest(number=trial.number, model=plan.model, task=plan.task_payload, config=config,
-                                 fidelity=plan.fidelity_detail, seed=plan.seed, data_dir=plan.data_dir))
+        request = TrialRequest(number=trial.number, model=plan.model, task=plan.task_payload, config=config,
+                               fidelity=plan.fidelity_detail, seed=plan.seed, data_dir=plan.data_dir,
+                               stage=None if plan.scheduler is None else Stage(plan.scheduler, 0))
+        if request.stage is not None:
+            self._requests[trial.number] = request
+            self._segments[trial.number] = 0.0
+        pool.submit(request)
         return True
 
     def _reject(self, store: StudyStore, trial: Any, reason: str, violation: float | None = None) -> None:
@@ -252,32 +278,92 @@ class SearchLoop:
         self.heartbeat.discard(trial)
 
     def _finish(self, store: StudyStore, number: int, outcome: TrialOutcome | None, exc: BaseException | None) -> None:
-        trial = self.running[number]
+        if outcome is not None and exc is None and number in self._segments:
+            outcome = self._whole_trial_timings(number, outcome)
         try:
-            self._record(store, number, outcome, exc)
+            if outcome is not None and exc is None and outcome.held:
+                if self._at_rung(store, number, outcome):
+                    return  # continues on the worker that holds it
+            else:
+                self._record(store, number, outcome, exc)
         except TrialClosedError:
             # Another driver failed it as stale (this driver stalled past the grace period);
             # its re-run is already queued, so this result is dropped.
             self.message = f"trial {number} was failed by another driver (no heartbeat); result dropped"
             logger.warning(self.message)
-        finally:
-            self.running.pop(number, None)
-            self._config_params.pop(number, None)
+        self._forget(number)
+
+    def _forget(self, number: int) -> None:
+        trial = self.running.pop(number, None)
+        self._config_params.pop(number, None)
+        self._requests.pop(number, None)
+        self._segments.pop(number, None)
+        self._first_started.pop(number, None)
+        self.pool.release(number)  # a held staged trial stopped or dropped: its worker is free again
+        if trial is not None:
             self.heartbeat.discard(trial)
 
-    def _record(self, store: StudyStore, number: int, outcome: TrialOutcome | None, exc: BaseException | None) -> None:
+    # ------------------------------------------------------------------ rungs (multi-fidelity)
+    def _whole_trial_timings(self, number: int, outcome: TrialOutcome) -> TrialOutcome:
+        """A staged trial's timings over all its rungs so far: queued and started at its first
+        rung, the worker seconds of every rung summed."""
+        first = self._requests[number]
+        self._segments[number] += outcome.timings.wall_s or 0.0
+        started = self._first_started.setdefault(number, outcome.timings.started)
+        timings = dataclasses.replace(outcome.timings, queued=first.queued, started=started, wall_s=self._segments[number],
+                                      dispatch_s=None if first.queued is None or started is None else started - first.queued)
+        return dataclasses.replace(outcome, timings=timings)
+
+    def _costs_of(self, number: int, config: dict[str, Any]) -> tuple[float, ...]:
+        """The known costs (``params``, ``adapter_bytes``: what the config alone determines) of a
+        trial's stored config, in the study's objective order; cached by trial number."""
+        if number not in self._costs:
+            from autopeft.config import PeftConfig
+
+            peft = PeftConfig.from_dict(config)
+            mc = self.plan.model_config
+            by_name = {"params": lambda: float(peft.num_trainable_params(mc)), "adapter_bytes": lambda: float(peft.num_bytes(mc))}
+            self._costs[number] = tuple(by_name[o.name]() for o in self.plan.objectives if o.name in by_name)
+        return self._costs[number]
+
+    def _at_rung(self, store: StudyStore, number: int, outcome: TrialOutcome) -> bool:
+        """A staged trial reached a rung below the top: record its score there and continue it
+        (True) or stop it (PRUNED, False). A failed or scoreless rung is recorded as the trial's
+        failure (False)."""
+        from autopeft.service.asha import RungPoint, decide
+
         plan = self.plan
         trial = self.running[number]
-        n_params = self._config_params[number]
+        result = outcome.result
+        score = result.score
+        if result.status != "ok" or not isinstance(score, (int, float)) or isinstance(score, bool) or math.isnan(float(score)):
+            self._record(store, number, dataclasses.replace(outcome, held=False), None)
+            return False
+        store.report_rung(trial, rung=outcome.rung, step=outcome.step, score=float(score), total_steps=outcome.total_steps)
+        if store.lineage(trial).baseline is not None:
+            decision = None  # the reference points run to the whole budget
+        else:
+            points = [RungPoint(n, value, self._costs_of(n, config))
+                      for n, value, config, _ in store.rung_entries(outcome.step) if config]
+            decision = decide(number, points, plan.scheduler.eta)
+        if decision is None or decision.promote:
+            self.message = f"trial {number}: score {score:.4f} at step {outcome.step}/{outcome.total_steps}, continues"
+            request = dataclasses.replace(self._requests[number], stage=Stage(plan.scheduler, outcome.rung + 1), queued=time.time())
+            self.pool.resume(request)
+            return True
+        result, worker = self._checked(number, outcome)
+        store.stop(trial, result=result, extra=outcome.extra, worker=worker, timings=outcome.timings,
+                   reason=f"rung {outcome.rung} (step {outcome.step} of {outcome.total_steps}): {decision.reason}")
         self.outcome.trials_run += 1
-        if exc is not None or outcome is None:
-            error = describe_exception(exc) if exc is not None else "worker died mid-trial (no answer)"
-            store.fail(trial, error)
-            self.outcome.failed += 1
-            if store.requeue(store.fresh(trial), error):
-                self.outcome.requeued += 1
-            self.message = f"trial {number}: {error[:80]}"
-            return
+        self.outcome.stopped += 1
+        self.message = f"trial {number}: stopped at step {outcome.step}/{outcome.total_steps} (score {score:.4f}, {decision.reason})"
+        return False
+
+    def _checked(self, number: int, outcome: TrialOutcome) -> tuple[Any, Any]:
+        """The outcome's result as the store keeps it (the config's own PEFT count, a count the
+        objective got otherwise failing the trial) and the worker with this driver's host."""
+        plan = self.plan
+        n_params = self._config_params[number]
         result = outcome.result
         status, error = result.status, result.error
         mismatch = _count_mismatch(result.trainable_params, result.percent_params, n_params, plan.backbone_params)
@@ -291,6 +377,21 @@ class SearchLoop:
                                      percent_params=100.0 * n_params / plan.backbone_params,
                                      adapter_bytes=n_params * 4 if result.adapter_bytes is None else result.adapter_bytes)
         worker = dataclasses.replace(outcome.worker, driver_host=self.driver["host"], driver_pid=self.driver["pid"])
+        return result, worker
+
+    def _record(self, store: StudyStore, number: int, outcome: TrialOutcome | None, exc: BaseException | None) -> None:
+        plan = self.plan
+        trial = self.running[number]
+        self.outcome.trials_run += 1
+        if exc is not None or outcome is None:
+            error = describe_exception(exc) if exc is not None else "worker died mid-trial (no answer)"
+            store.fail(trial, error)
+            self.outcome.failed += 1
+            if store.requeue(store.fresh(trial), error):
+                self.outcome.requeued += 1
+            self.message = f"trial {number}: {error[:80]}"
+            return
+        result, worker = self._checked(number, outcome)
         wall = outcome.timings.wall_s
         self.outcome.trial_seconds.append(wall)
         values = [getattr(result, o.key) for o in plan.objectives]
@@ -301,6 +402,8 @@ class SearchLoop:
             self.outcome.failed += 1
             self.message = f"trial {number} failed: {error[:80]}"
             return
+        if outcome.step is not None and outcome.total_steps:  # a staged trial at its top rung
+            store.report_rung(trial, rung=outcome.rung, step=outcome.step, score=float(result.score), total_steps=outcome.total_steps)
         store.record(trial, result=result, extra=outcome.extra, worker=worker, timings=outcome.timings, values=values)
         self.outcome.completed += 1
         baseline = store.lineage(trial).baseline
@@ -350,7 +453,7 @@ class SearchLoop:
             connect(plan.spec.ray_address)  # an unreachable cluster fails before the study is written
         store = self._open_study()
         store.fail_stale()
-        pool = _LazyPool(plan)  # a local Ray cluster starts only when there is a trial to run
+        pool = self.pool = _LazyPool(plan)  # a local Ray cluster starts only when there is a trial to run
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _raise_interrupt)
         last_stale = time.time()
@@ -366,12 +469,14 @@ class SearchLoop:
                         last_stale = now
                     while pool.has_free and self._dispatch_one(store, pool):
                         pass
-                    if not pool.running and not pool.recovering:
-                        if not store.tally().active:
-                            break
-                        time.sleep(min(1.0, self.hb / 2))  # others' trials, or stale ones not yet failed
-                        self._progress(store)
-                        continue
+                    if not pool.running:
+                        tally = store.tally()
+                        if not tally.active and (not pool.recovering or tally.claimed >= plan.trials):
+                            break  # the budget is done: an actor of a dead node that cannot restart is not waited for
+                        if not pool.recovering:
+                            time.sleep(min(1.0, self.hb / 2))  # others' trials, or stale ones not yet failed
+                            self._progress(store)
+                            continue
                     for number, outcome, exc in pool.wait(timeout=min(1.0, self.hb / 2)):
                         self._finish(store, number, outcome, exc)
                     self._progress(store)
@@ -419,6 +524,15 @@ class _LazyPool:
     def submit(self, request: TrialRequest) -> None:
         self.start()
         self.pool.submit(request)
+
+    def resume(self, request: TrialRequest) -> None:
+        """Continue a held staged trial on the worker that holds it."""
+        self.pool.resume(request)
+
+    def release(self, number: int) -> None:
+        """Free the worker holding staged trial ``number`` (nothing when none holds it)."""
+        if self.pool is not None:
+            self.pool.release(number)
 
     def wait(self, timeout: float) -> list[Any]:
         return [] if self.pool is None else self.pool.wait(timeout)

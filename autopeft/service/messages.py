@@ -3,6 +3,9 @@
 The driver sends a :class:`TrialRequest` (the configuration as a :class:`~autopeft.PeftConfig`,
 the task as its spec, the fidelity, the seed); the worker answers a :class:`TrialOutcome` (a
 :class:`~autopeft.proxy.TrialResult`, where and when it ran). Both are frozen and picklable.
+Under a multi-fidelity scheduler a request carries a :class:`Stage` (train to rung ``k`` of the
+ladder); the outcome then says the step it reached, the budget's total and whether the worker
+holds the paused trial for a continuation (``held``).
 Older callers (a calibration, ``workers/actor.py`` smoke tests) still send the dict payload of
 earlier versions; :meth:`TrialRequest.from_payload` reads it and :meth:`TrialOutcome.to_payload`
 answers it in kind.
@@ -15,6 +18,16 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 from autopeft.store.trial import Timings, WorkerInfo
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Train the trial up to rung ``rung`` of ``ladder`` (a
+    :class:`~autopeft.service.asha.RungLadder`; the worker turns it into a step count from the
+    trial's own budget), then score it there."""
+
+    ladder: Any
+    rung: int = 0
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,8 @@ class TrialRequest:
         seed: training seed.
         data_dir: the folder of a registry task's local files.
         queued: when the driver sent it (seconds since the epoch).
+        stage: None: one uninterrupted run (``evaluate``); a :class:`Stage`: train a staged
+            trial to that rung (the worker keeps it, by ``number``, for the next rung).
     """
 
     number: int
@@ -41,6 +56,7 @@ class TrialRequest:
     seed: int = 0
     data_dir: str | None = None
     queued: float | None = field(default_factory=time.time)
+    stage: Stage | None = None
 
     def __getitem__(self, key: str) -> Any:
         """``request["number"]``: pools key their runs by a request's number, as they did the dict payload."""
@@ -61,13 +77,19 @@ class TrialRequest:
 @dataclass(frozen=True)
 class TrialOutcome:
     """A worker's answer: what the trial measured, any other JSON fields the objective returned
-    (``extra``: a failed trial's ``traceback``), where it ran and when."""
+    (``extra``: a failed trial's ``traceback``), where it ran and when. A staged trial's answer
+    also says which ``rung`` and ``step`` it reached of ``total_steps``, and whether the worker
+    ``held`` it (paused, waiting for the driver to continue or release it)."""
 
     number: int
     result: Any  # TrialResult
     extra: Mapping[str, Any]
     worker: WorkerInfo
     timings: Timings
+    rung: int | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    held: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         """The dict answer of earlier versions (``result`` a dict with every TrialResult field)."""
@@ -90,4 +112,4 @@ def split_result(raw: Any) -> tuple[Any, dict[str, Any]]:
     return result, {k: v for k, v in out.items() if k not in known}
 
 
-__all__ = ["TrialOutcome", "TrialRequest", "split_result"]
+__all__ = ["Stage", "TrialOutcome", "TrialRequest", "split_result"]

@@ -95,6 +95,40 @@ def fidelity(value: Any) -> Any:
         raise SearchError(str(exc), parameter="fidelity", value=value if isinstance(value, str) else type(value).__name__) from None
 
 
+def scheduler_name(value: Any) -> str | None:
+    """``scheduler`` as one of :data:`autopeft.service.asha.SCHEDULERS` (None stays None: the
+    default, or on resume the study's)."""
+    from autopeft.service.asha import SCHEDULERS
+
+    if value is None:
+        return None
+    name = str(value).strip().lower() if isinstance(value, str) else value
+    if name not in SCHEDULERS:
+        raise SearchError(f"expected one of {', '.join(SCHEDULERS)} (asha: multi-fidelity, stops trials that will not reach the front)",
+                          parameter="scheduler", value=value)
+    return name
+
+
+def check_scheduler(name: str | None, eta: Any, min_rung_fraction: Any) -> None:
+    """Refuse ``eta`` / ``min_rung_fraction`` without ``scheduler="asha"`` and bad values with it
+    (the field, the value and the fix; :class:`~autopeft.service.asha.RungLadder` checks them)."""
+    if name == "none":
+        for parameter, value in (("eta", eta), ("min_rung_fraction", min_rung_fraction)):
+            if value is not None:
+                raise SearchError(" applies to the multi-fidelity scheduler only; add {scheduler} asha or drop it", parameter=parameter, value=value)
+        return
+    if eta is not None or min_rung_fraction is not None:
+        ladder(eta, min_rung_fraction)
+
+
+def ladder(eta: Any = None, min_rung_fraction: Any = None) -> Any:
+    """The :class:`~autopeft.service.asha.RungLadder` of ``eta`` and ``min_rung_fraction``
+    (None: the defaults, 3 and 1/9)."""
+    from autopeft.service.asha import DEFAULT_ETA, DEFAULT_MIN_FRACTION, RungLadder
+
+    return RungLadder(DEFAULT_ETA if eta is None else eta, DEFAULT_MIN_FRACTION if min_rung_fraction is None else min_rung_fraction)
+
+
 def fidelity_text(value: Any) -> str:
     """The text that names a Fidelity (what the study records and calibrations are found by):
     the nearest preset, then the knobs that differ from it (``quick:max_steps=10``)."""
@@ -114,4 +148,4 @@ def _yaml_scalar(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-__all__ = ["ParamLimit", "fidelity", "fidelity_text", "names", "param_limit"]
+__all__ = ["ParamLimit", "check_scheduler", "fidelity", "fidelity_text", "ladder", "names", "param_limit", "scheduler_name"]

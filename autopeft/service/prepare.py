@@ -26,6 +26,12 @@ from autopeft.store.storage import check_writable, redact_url
 from autopeft.store.study import read_metadata
 
 DEFAULT_FIDELITY = "quick"  # autopeft.proxy.fidelity.DEFAULT_PRESET, without importing the proxy
+#: ``evaluate``'s staged counterpart, the objective of a multi-fidelity search (``--scheduler
+#: asha``): a class built with ``evaluate``'s arguments whose ``advance(step)`` trains to a step
+#: and scores there (``total_steps``, ``close()``).
+STAGED_OBJECTIVE_FN = "autopeft.proxy.runner:StagedTrial"
+#: The objectives that train the real proxy (they get the Fidelity's dict and the task's spec).
+PROXY_OBJECTIVES = (DEFAULT_OBJECTIVE_FN, STAGED_OBJECTIVE_FN)
 
 
 @dataclass
@@ -57,6 +63,16 @@ class Plan:
     num_layers: int
     existing_meta: dict[str, Any] | None
     task_spec: dict[str, Any] | None = None  # the complete task spec (None: a plugged-in objective's own task name)
+    scheduler: Any = None  # a RungLadder under --scheduler asha (multi-fidelity); None: one run per trial
+    rung_steps: tuple[int, ...] | None = None  # the ladder's steps for the fidelity (None: known only to the workers)
+
+    @property
+    def scheduler_metadata(self) -> dict[str, Any]:
+        """What the study records about its scheduler (``--resume`` reads it back)."""
+        if self.scheduler is None:
+            return {"scheduler": "none"}
+        return {"scheduler": "asha", "eta": self.scheduler.eta, "min_rung_fraction": self.scheduler.min_fraction,
+                "rung_steps": None if self.rung_steps is None else list(self.rung_steps)}
 
     @property
     def directions(self) -> list[str]:
@@ -100,7 +116,7 @@ def _check_task(task: Any, data_dir: str | None, objective_fn: str) -> tuple[str
     try:
         resolved = resolve_task(task, data_dir)
     except UnknownTaskError:
-        if objective_fn != DEFAULT_OBJECTIVE_FN and isinstance(task, str):
+        if objective_fn not in PROXY_OBJECTIVES and isinstance(task, str):
             return task, None
         raise
     spec = resolved.to_spec()
@@ -144,8 +160,17 @@ def prepare(spec: SearchSpec) -> Plan:
     if task is None or (isinstance(task, str) and not task.strip()):
         raise SearchError(" is required: a task name (sst2, bbcnews, folder:ROOT), a task file ({task} FILE.yaml), "
                           "or your own data (--train FILE --text-fields F --label-field L)", parameter="task")
+    scheduler_name = spec.scheduler or meta.get("scheduler") or "none"
+    options.check_scheduler(scheduler_name, spec.eta, spec.min_rung_fraction)
+    scheduler = None
+    if scheduler_name == "asha":
+        scheduler = options.ladder(pick(spec.eta, "eta"), pick(spec.min_rung_fraction, "min_rung_fraction"))
+    if spec.resume:
+        _check_same_scheduler(meta, scheduler_name, scheduler)
     objective_fn = pick(spec.objective_fn, "objective_fn", DEFAULT_OBJECTIVE_FN)
-    resolve(objective_fn)
+    if scheduler is not None and objective_fn == DEFAULT_OBJECTIVE_FN:
+        objective_fn = STAGED_OBJECTIVE_FN  # evaluate's staged counterpart
+    _check_objective(resolve(objective_fn), objective_fn, scheduler is not None)
     data_dir = pick(spec.data_dir, "data_dir")
     sampler = check_sampler_name(pick(spec.sampler, "sampler") or default_sampler())
     objectives = parse_objectives(pick(spec.objectives, "objectives"))
@@ -208,7 +233,7 @@ def prepare(spec: SearchSpec) -> Plan:
         fidelity=fidelity_name,
         # what workers receive and the store records: the Fidelity's dict; a plugged-in
         # objective gets the text
-        fidelity_detail=fidelity.to_dict() if objective_fn == DEFAULT_OBJECTIVE_FN else fidelity_name,
+        fidelity_detail=fidelity.to_dict() if objective_fn in PROXY_OBJECTIVES else fidelity_name,
         fidelity_value=fidelity,
         max_params=None if limit is None else limit.resolve(backbone.backbone_params),
         max_params_text=None if limit is None else limit.text,
@@ -218,4 +243,46 @@ def prepare(spec: SearchSpec) -> Plan:
         num_layers=backbone.num_layers,
         existing_meta=existing,
         task_spec=task_spec,
+        scheduler=scheduler,
+        rung_steps=None if scheduler is None else _rung_steps(scheduler, fidelity),
     )
+
+
+def _check_same_scheduler(meta: dict[str, Any], name: str, ladder: Any) -> None:
+    """A resumed study keeps its scheduler and rungs: rung populations of two ladders would mix."""
+    stored = meta.get("scheduler") or "none"
+    if stored != name:
+        raise SearchError(f"the study was searched with {{scheduler}} {stored}; resume it with the same scheduler (or leave it out)",
+                          parameter="scheduler", value=name)
+    if ladder is not None:
+        for field, value in (("eta", ladder.eta), ("min_rung_fraction", ladder.min_fraction)):
+            if meta.get(field) is not None and meta[field] != value:
+                raise SearchError(f"the study's rungs use {field} {meta[field]!r}; resume it with the same value (or leave it out)",
+                                  parameter=field, value=value)
+
+
+def _check_objective(fn: Any, path: str, staged: bool) -> None:
+    """Under a multi-fidelity scheduler the objective must be staged (a class with
+    ``StagedTrial``'s ``advance``); without one, a plain function."""
+    is_staged = isinstance(fn, type) and callable(getattr(fn, "advance", None))
+    if staged and not is_staged:
+        raise SearchError(f"{{scheduler}} asha trains trials rung by rung: name a staged trial class with StagedTrial's interface "
+                          f"(e.g. {STAGED_OBJECTIVE_FN}), not a function", parameter="objective_fn", value=path)
+    if not staged and is_staged:
+        raise SearchError("names a staged trial class; use it with {scheduler} asha, or name a function like autopeft.proxy:evaluate",
+                          parameter="objective_fn", value=path)
+
+
+def _rung_steps(ladder: Any, fidelity: Any) -> tuple[int, ...] | None:
+    """The ladder's step counts for ``fidelity`` when its budget is known before any data is
+    read (``max_steps``, or ``max_train_examples`` with a split at least that large); raises
+    :class:`SearchError` for a budget too small to have two rungs."""
+    from autopeft.proxy.train import total_steps
+
+    if fidelity.max_steps is None and fidelity.max_train_examples is None:
+        return None  # the whole training split: its size is known to the workers
+    total = total_steps(fidelity.max_train_examples or 0, fidelity.batch_size, fidelity.epochs, fidelity.max_steps)
+    try:
+        return ladder.steps(total)
+    except SearchError as exc:
+        raise SearchError(exc.detail, parameter="fidelity", value=options.fidelity_text(fidelity)) from None

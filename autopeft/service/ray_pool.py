@@ -183,22 +183,41 @@ def trial_actor(objective_fn: str, cpus_per_trial: float = 1.0, gpus_per_trial: 
 
 
 class WorkerPool:
-    """``size`` :class:`TrialWorker` actors; one trial at a time per actor, asynchronously."""
+    """``size`` :class:`TrialWorker` actors; one trial at a time per actor, asynchronously.
+
+    A staged trial (multi-fidelity) that the worker answers as ``held`` keeps its actor: the
+    actor is neither free nor running until the driver either continues the trial on it
+    (:meth:`resume`) or stops it (:meth:`release`), which the loop does as soon as it has the
+    answer, so no actor waits on a rung."""
 
     def __init__(self, size: int, objective_fn: str, *, cpus_per_trial: float = 1.0, gpus_per_trial: float = 0.0):
         self.actors = [trial_actor(objective_fn, cpus_per_trial, gpus_per_trial) for _ in range(size)]
         self.free = list(self.actors)
         self.running: dict[Any, tuple[int, Any]] = {}  # object ref -> (trial number, actor)
         self.recovering: dict[Any, Any] = {}  # ping ref -> actor whose process died
+        self.holding: dict[int, Any] = {}  # trial number -> actor holding the paused staged trial
 
     @property
     def has_free(self) -> bool:
         return bool(self.free)
 
-    def submit(self, payload: dict[str, Any]) -> None:
-        actor = self.free.pop(0)
+    def submit(self, payload: dict[str, Any], actor: Any = None) -> None:
+        actor = self.free.pop(0) if actor is None else actor
         ref = actor.run.remote(payload)
         self.running[ref] = (payload["number"], actor)
+
+    def resume(self, request: Any) -> None:
+        """Continue the held staged trial ``request.number`` on the actor that holds it (on a
+        free actor when none does: it then trains the trial afresh to the step)."""
+        actor = self.holding.pop(request.number, None)
+        self.submit(request, actor)
+
+    def release(self, number: int) -> None:
+        """Stop the held staged trial ``number``: its actor drops it and is free again."""
+        actor = self.holding.pop(number, None)
+        if actor is not None:
+            actor.release.remote(number)  # calls to one actor run in order: before its next trial
+            self.free.append(actor)
 
     def wait(self, timeout: float) -> list[tuple[int, dict[str, Any] | None, BaseException | None]]:
         """Finished trials as ``(number, outcome, error)``; ``error`` is set when the worker died.
@@ -226,8 +245,12 @@ class WorkerPool:
                 continue
             number, actor = self.running.pop(ref)
             try:
-                done.append((number, ray.get(ref), None))
-                self.free.append(actor)
+                outcome = ray.get(ref)
+                done.append((number, outcome, None))
+                if getattr(outcome, "held", False):
+                    self.holding[number] = actor
+                else:
+                    self.free.append(actor)
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError, ray.exceptions.ObjectLostError) as exc:
                 done.append((number, None, exc))
                 self.recovering[actor.info.remote()] = actor
@@ -246,6 +269,7 @@ class WorkerPool:
                 pass
         self.running.clear()
         self.recovering.clear()
+        self.holding.clear()
         self.free.clear()
 
 

@@ -25,6 +25,10 @@ class SearchSpec:
     :class:`~autopeft.proxy.Fidelity`. The text earlier versions took (``"score,params"``,
     ``"0.5%"``, ``"quick:max_steps=10"``) is still accepted and parsed by
     :mod:`autopeft.service.options`, the parser the CLI uses.
+
+    Multi-fidelity: ``scheduler="asha"`` trains each trial rung by rung and stops those outside
+    the best ``1/eta`` (by Pareto rank) at a rung (:mod:`autopeft.service.asha`); ``eta`` and
+    ``min_rung_fraction`` shape the ladder and are refused without it.
     """
 
     model: str | None = None
@@ -49,6 +53,9 @@ class SearchSpec:
     objective_fn: str | None = None
     heartbeat_interval: int = 10
     progress: bool = True  # without an observer, run_search attaches the live display
+    scheduler: str | None = None  # "none" (one run per trial) or "asha" (multi-fidelity); None: the default or the study's
+    eta: int | None = None  # asha: keep the best 1/eta at each rung (default 3)
+    min_rung_fraction: float | None = None  # asha: the lowest rung's share of the budget (default 1/9)
 
     def __post_init__(self) -> None:
         typed = {
@@ -57,6 +64,8 @@ class SearchSpec:
             "warm_start": options.names(self.warm_start, "warm_start") or (),
             "max_params": options.param_limit(self.max_params),
             "fidelity": options.fidelity(self.fidelity),
+            "scheduler": options.scheduler_name(self.scheduler),
         }
         for name, value in typed.items():
             object.__setattr__(self, name, value)
+        options.check_scheduler(self.scheduler, self.eta, self.min_rung_fraction)

@@ -7,6 +7,14 @@ per-process backbone and tokenisation cache), the backbone and tokenised data ac
 a trial's overhead is one Ray call, not a process start. Ray workers get ``OMP_NUM_THREADS=1``
 and a reused worker would keep the torch thread count it started with, so the thread count is
 set from the trial's CPU allocation before every trial.
+
+Multi-fidelity (a request with a :class:`~autopeft.service.messages.Stage`): the objective path
+names a *staged* trial class (``autopeft.proxy.runner:StagedTrial``'s interface: built with
+``evaluate``'s arguments, ``total_steps``, ``advance(step) -> TrialResult``, ``close()``). The
+worker trains it to the rung's step and keeps it in memory by trial number (``held``) until the
+driver either continues it (the next rung's request, to this same worker) or releases it
+(:meth:`TrialWorker.release`). A continuation whose trial this process does not hold (the actor
+restarted) trains a fresh one to the step: same seed, same schedule, so the same score.
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ class TrialWorker:
         self.host = socket.gethostname()
         self.trials_run = 0
         self._info: dict[str, Any] | None = None
+        self._held: dict[int, Any] = {}  # trial number -> the paused staged trial
 
     def _objective(self) -> Any:
         if self._fn is None:
@@ -97,13 +106,12 @@ class TrialWorker:
         from autopeft.service.messages import TrialRequest
 
         if isinstance(request, TrialRequest):
-            return self.evaluate(request)
+            return self.evaluate(request) if request.stage is None else self.advance(request)
         return self.evaluate(TrialRequest.from_payload(request)).to_payload()
 
     def evaluate(self, request: Any) -> Any:
         global _CURRENT_TRIAL
-        from autopeft.service.messages import TrialOutcome, split_result
-        from autopeft.store.trial import Timings, WorkerInfo
+        from autopeft.service.messages import split_result
 
         _CURRENT_TRIAL = request.number
         started = time.time()
@@ -115,11 +123,19 @@ class TrialWorker:
             self._set_threads()
             result, extra = split_result(raw)
         except Exception as exc:  # noqa: BLE001 - the trial fails, the worker lives on
-            tb = traceback.format_exc(limit=8)
-            result, extra = split_result({"status": "failed", "error": f"{exc.__class__.__name__}: {exc}", "traceback": tb})
+            result, extra = _failed(exc)
         finally:
             _CURRENT_TRIAL = None
         self.trials_run += 1
+        return self._outcome(request, started, result, extra)
+
+    def _outcome(self, request: Any, started: float, result: Any, extra: Any, **stage: Any) -> Any:
+        """The :class:`~autopeft.service.messages.TrialOutcome` of ``request``, started at
+        ``started`` (epoch seconds), with this worker's identity and the timings; ``stage``:
+        the rung fields of a staged trial."""
+        from autopeft.service.messages import TrialOutcome
+        from autopeft.store.trial import Timings, WorkerInfo
+
         finished = time.time()
         return TrialOutcome(
             number=request.number,
@@ -128,4 +144,75 @@ class TrialWorker:
             worker=WorkerInfo(**self.info(), trials_run=self.trials_run),
             timings=Timings(queued=request.queued, started=started, finished=finished, wall_s=finished - started,
                             dispatch_s=None if request.queued is None else started - request.queued),
+            **stage,
         )
+
+    def release(self, number: int) -> bool:
+        """Drop the paused staged trial ``number`` (the driver stopped it); False if not held."""
+        trial = self._held.pop(number, None)
+        if trial is None:
+            return False
+        _close(trial)
+        return True
+
+    def held(self) -> list[int]:
+        """Numbers of the staged trials this worker holds paused."""
+        return sorted(self._held)
+
+    def advance(self, request: Any) -> Any:
+        """Train the staged trial of ``request`` to its rung's step and answer the outcome there;
+        the trial is kept (``held``) unless it reached its whole budget or failed. Never raises
+        for an objective error."""
+        global _CURRENT_TRIAL
+        from autopeft.service.messages import split_result
+
+        _CURRENT_TRIAL = request.number
+        started = time.time()
+        trial = self._held.pop(request.number, None)
+        for orphan in list(self._held):  # the driver decides before it sends this worker anything else
+            _close(self._held.pop(orphan))
+        step = total = None
+        rung = request.stage.rung
+        try:
+            self._set_threads()
+            if trial is None:
+                factory = self._objective()
+                task = task_of(request.task, request.data_dir)
+                trial = factory(request.model, task, request.config, request.fidelity, request.seed, data_dir=request.data_dir, device=self.device)
+            total = int(trial.total_steps)
+            if total > 0:
+                steps = request.stage.ladder.steps(total)
+                rung = min(rung, len(steps) - 1)
+                step = steps[rung]
+            raw = trial.advance(step)
+            self._set_threads()
+            result, extra = split_result(raw)
+        except Exception as exc:  # noqa: BLE001 - the trial fails, the worker lives on
+            result, extra = _failed(exc)
+        finally:
+            _CURRENT_TRIAL = None
+        held = trial is not None and result.status == "ok" and step is not None and step < total
+        if held:
+            self._held[request.number] = trial
+        elif trial is not None:
+            _close(trial)
+        self.trials_run += 0 if rung else 1
+        return self._outcome(request, started, result, extra,
+                             rung=rung, step=step if step is not None else (total or None), total_steps=total, held=held)
+
+
+def _failed(exc: BaseException) -> tuple[Any, dict[str, Any]]:
+    """(result, extra) of a trial whose objective raised ``exc``: failed, with the traceback."""
+    from autopeft.service.messages import split_result
+
+    tb = traceback.format_exc(limit=8)
+    return split_result({"status": "failed", "error": f"{exc.__class__.__name__}: {exc}", "traceback": tb})
+
+
+def _close(trial: Any) -> None:
+    close = getattr(trial, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - freeing memory is best effort
+            pass

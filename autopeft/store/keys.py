@@ -23,6 +23,13 @@ ATTEMPT = "attempt"
 RETRY_REASON = "retry_reason"
 REJECTED = "rejected"
 WARM_START_FROM = "warm_start_from"
+#: Multi-fidelity (``--scheduler asha``): the full budget's training steps, and the index
+#: (0 = the lowest) of the highest rung the trial reached. The score at each rung is an Optuna
+#: intermediate value keyed by the rung's step count (``trial.intermediate_values``).
+TOTAL_STEPS = "total_steps"
+RUNG = "rung"
+#: Why the scheduler stopped the trial at its rung (a PRUNED trial without it was rejected untrained).
+STOPPED = "stopped"
 
 #: Trial user attributes written by the search loop, and what each holds.
 TRIAL_KEYS = {
@@ -39,6 +46,10 @@ TRIAL_KEYS = {
     RETRY_REASON: "why the trial this one re-runs failed",
     REJECTED: "why the config was not trained (over --max-params, or over budget)",
     WARM_START_FROM: "STUDY#NUMBER of the earlier study's trial whose params this one re-evaluates",
+    TOTAL_STEPS: "training steps of the fidelity's whole budget (multi-fidelity trials; the rung scores are Optuna "
+                 "intermediate values keyed by step)",
+    RUNG: "index of the highest rung the trial reached (0 = the lowest; multi-fidelity trials)",
+    STOPPED: "why the multi-fidelity scheduler stopped the trial at its rung (PRUNED with its intermediate values)",
 }
 
 # Calibrations (:mod:`autopeft.store.calibrations`): the study attribute holding the summary,

@@ -32,7 +32,7 @@ import math
 from typing import Any
 
 from autopeft.store import TrialRecord, read_trials
-from autopeft.store.keys import BASELINE, CONFIG, ERROR, REJECTED, RESULT, TIMINGS, WORKER
+from autopeft.store.keys import BASELINE, CONFIG, ERROR, REJECTED, RESULT, RUNG, TIMINGS, WORKER
 from autopeft.store.trial import decode, decode_result
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ def _read_sqlite(storage: Any, study: str, objectives: list[str]) -> StudyRows |
     layer_summary = _layer_summaries()
 
     names = ("number", "state", "baseline", "rejected", "values", "score", "collapsed", *RESULT_COLUMNS[1:-1], "duration_s",
-             "worker_host", "error")
+             "worker_host", "error", "rung", "rung_score")
     columns: dict[str, list[Any]] = {name: [] for name in names}
     put = {name: columns[name].append for name in names}
     empty = (None,) * (len(RESULT_COLUMNS) + 2)
@@ -257,6 +257,8 @@ def _read_sqlite(storage: Any, study: str, objectives: list[str]) -> StudyRows |
         put["rejected"](attrs.get(REJECTED))
         put["values"](got)
         put["score"](score if state == "COMPLETE" else None)
+        put["rung"](attrs.get(RUNG))  # multi-fidelity: the highest rung reached, and the score there
+        put["rung_score"](fields["score"] if attrs.get(RUNG) is not None else None)
         put["collapsed"](bool(collapsed))
         for name in RESULT_COLUMNS[1:-1]:
             put[name](fields[name])

@@ -49,7 +49,8 @@ class StudyTally:
     """Counts over every trial of a study (all drivers'), read at one moment.
 
     ``claimed``: trials of the search budget in any state (baselines, re-runs and rejected
-    proposals are not); ``done``: those COMPLETE or FAIL; ``failed``: every FAIL;
+    proposals are not); ``done``: those COMPLETE or FAIL, or stopped at a rung by the
+    multi-fidelity scheduler; ``failed``: every FAIL;
     ``baselines_done``: COMPLETE baselines; ``search_points``: objective values of the COMPLETE
     search trials."""
 
@@ -232,11 +233,29 @@ class StudyStore:
             claimed=len(budget),
             waiting=sum(1 for t in trials if t.state == TrialState.WAITING),
             running=sum(1 for t in trials if t.state == TrialState.RUNNING),
-            done=sum(1 for t in budget if t.state in (TrialState.COMPLETE, TrialState.FAIL)),
+            done=sum(1 for t in budget if t.state in (TrialState.COMPLETE, TrialState.FAIL)
+                     or (t.state == TrialState.PRUNED and keys.STOPPED in t.user_attrs)),
             failed=sum(1 for t in trials if t.state == TrialState.FAIL),
             baselines_done=sum(1 for t in trials if t.state == TrialState.COMPLETE and keys.BASELINE in t.user_attrs),
             search_points=tuple(tuple(t.values) for t in trials if t.state == TrialState.COMPLETE and keys.BASELINE not in t.user_attrs),
         )
+
+    def rung_entries(self, step: int) -> list[tuple[int, float, dict[str, Any], bool]]:
+        """Every trial that reached the rung of ``step`` training steps and still stands
+        (RUNNING, COMPLETE, or stopped there or later): ``(number, score at the rung, stored
+        config, is baseline)``. A FAIL trial (its re-run reports its own rungs) and a trial
+        rejected untrained are left out, so a re-run never counts twice."""
+        from optuna.trial import TrialState
+
+        out = []
+        for t in self.trials():
+            if t.state not in (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED) or keys.REJECTED in t.user_attrs:
+                continue
+            value = t.intermediate_values.get(step)
+            if value is None:
+                continue
+            out.append((t.number, float(value), dict(t.user_attrs.get(keys.CONFIG) or {}), keys.BASELINE in t.user_attrs))
+        return out
 
     def budget_rank(self, trial: Any) -> int:
         """How many budget trials come before ``trial`` by number (over budget when >= the budget)."""
@@ -291,6 +310,29 @@ class StudyStore:
                 self.fail(trial, error or "failed")
             else:
                 self.study.tell(trial, [float(v) for v in values])
+
+    def report_rung(self, trial: Any, *, rung: int, step: int, score: float, total_steps: int) -> None:
+        """Record the score of ``trial`` at rung ``rung`` (``step`` training steps of
+        ``total_steps``): an Optuna intermediate value keyed by the step (writing a step twice
+        keeps one value) and the :data:`~autopeft.store.keys.RUNG` /
+        :data:`~autopeft.store.keys.TOTAL_STEPS` attributes. Optuna's ``Trial.report`` refuses
+        multi-objective studies, so the value goes through the storage (the same row it writes)."""
+        with _open_trial():
+            self.storage.set_trial_intermediate_value(trial._trial_id, int(step), float(score))
+            trial.set_user_attr(keys.TOTAL_STEPS, int(total_steps))
+            trial.set_user_attr(keys.RUNG, int(rung))
+
+    def stop(self, trial: Any, *, result: Any, extra: Mapping[str, Any], worker: WorkerInfo, timings: Timings, reason: str) -> None:
+        """Close ``trial`` PRUNED at its rung (the multi-fidelity scheduler stopped it): its result
+        there, worker and timings are stored, with ``reason`` under
+        :data:`~autopeft.store.keys.STOPPED`; its rung scores stay as intermediate values."""
+        import optuna
+
+        with _open_trial():
+            for key, value in encode_result(result, extra, worker, timings).items():
+                trial.set_user_attr(key, value)
+            trial.set_user_attr(keys.STOPPED, str(reason))
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
 
     def fail(self, trial: Any, error: str) -> None:
         """FAIL ``trial`` with the reason (:class:`TrialClosedError` when it was closed already)."""

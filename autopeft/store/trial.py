@@ -258,6 +258,27 @@ class TrialRecord:
         return decode_lineage(self.user_attrs)
 
     @property
+    def rung(self) -> int | None:
+        """Multi-fidelity: the index of the highest rung the trial reached (0 = the lowest;
+        None for a single-fidelity trial)."""
+        return self.user_attrs.get(keys.RUNG)
+
+    @property
+    def total_steps(self) -> int | None:
+        """Multi-fidelity: the training steps of the fidelity's whole budget."""
+        return self.user_attrs.get(keys.TOTAL_STEPS)
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the multi-fidelity scheduler stopped the trial at its rung (PRUNED; None otherwise)."""
+        return self.user_attrs.get(keys.STOPPED)
+
+    @property
+    def rung_score(self) -> float | None:
+        """The task score at the highest rung reached (a stopped trial's score where it stopped)."""
+        return self._measured("score") if self.rung is not None else None
+
+    @property
     def traceback(self) -> str | None:
         """The worker-side traceback of a trial whose objective raised."""
         return self.extra.get("traceback")
@@ -338,6 +359,9 @@ class TrialRecord:
             "worker_host": None if worker is None else worker.host,
             "retry_of": self.retry_of,
             "rejected": self.rejected,
+            "rung": self.rung,
+            "total_steps": self.total_steps,
+            "stopped": self.stopped,
             **when,
             "duration_s": self.duration_s,
             "collapsed": self.collapsed,

@@ -23,6 +23,8 @@ else:
 
 FRONT_COLOUR = "#d62728"
 DOMINATED_COLOUR = "#b0b0b0"
+#: Trials a multi-fidelity search stopped at a rung: lighter than the dominated ones, hollow.
+STOPPED_COLOUR = "#d9d9d9"
 BASELINE_COLOUR = "#1f77b4"
 #: Colours of the studies overlaid by :func:`compare_figure`, in order.
 STUDY_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -119,16 +121,41 @@ def _step_trace(line: "pd.DataFrame", name: str, colour: str, **kwargs: Any) -> 
     return go.Scatter(x=line["cost"], y=line["score"], mode="lines", line={"shape": "hv", "color": colour, "width": 2}, name=name, hoverinfo="skip", **kwargs)
 
 
-def pareto_figure(points: "pd.DataFrame", *, axis: str = "params", log: bool = True, title: str | None = None) -> "go.Figure":
+_STOPPED_HOVER = (
+    "trial %{customdata[0]} (stopped at rung %{customdata[5]})<br>score %{y:.4f} at that rung<br>PEFT params %{customdata[1]:,}"
+    "<br>%{customdata[2]:.4f} % of backbone<br>%{customdata[3]}<extra></extra>"
+)
+
+
+def _stopped_trace(stopped: "pd.DataFrame") -> "go.Scatter":
+    """The trials a multi-fidelity search stopped at a rung, greyed and hollow, their score the
+    one at the rung where they stopped (which rung on hover)."""
+    custom = np.empty((len(stopped), 6), dtype=object)
+    if len(stopped):
+        custom[:, :5] = _custom(stopped)
+        custom[:, 5] = stopped["rung"].astype("int64").tolist()
+    return go.Scatter(
+        x=stopped["cost"].to_numpy(dtype=float), y=stopped["rung_score"].to_numpy(dtype=float), mode="markers",
+        name=f"stopped at a rung ({len(stopped)})",
+        marker={"color": STOPPED_COLOUR, "size": 6, "opacity": 0.8, "symbol": "circle-open", "line": {"color": DOMINATED_COLOUR, "width": 1}},
+        customdata=custom, hovertemplate=_STOPPED_HOVER,
+    )
+
+
+def pareto_figure(points: "pd.DataFrame", *, axis: str = "params", log: bool = True, title: str | None = None,
+                  stopped: "pd.DataFrame | None" = None) -> "go.Figure":
     """Score vs cost: dominated search trials grey, the front red and joined by a step line,
     baselines as labelled blue diamonds; a trial whose predictions collapsed to one class is
     drawn crossed (:data:`COLLAPSED_SYMBOLS`) and says so on hover. ``points`` is
-    :func:`autopeft.viz.frames.front_points`."""
+    :func:`autopeft.viz.frames.front_points`; ``stopped`` (:func:`autopeft.viz.frames.stopped_points`,
+    multi-fidelity studies) adds the trials stopped at a rung, greyed, with their rung on hover."""
     search = points[points["kind"] == "search"]
     dominated = search[~search["on_front"]]
     front = search[search["on_front"]]
     baselines = points[points["kind"] == "baseline"]
     traces = []  # each checked by plotly as it is built (the bulk one from arrays, unchecked), not again by the figure
+    if stopped is not None and len(stopped):
+        traces.append(_stopped_trace(stopped))
     if len(front):
         traces.append(_step_trace(front_line(points), "front (step)", FRONT_COLOUR, showlegend=False))
     traces.append(
@@ -156,7 +183,7 @@ def pareto_figure(points: "pd.DataFrame", *, axis: str = "params", log: bool = T
     # a figure built with add_trace validates (and copies) every trace again: 10,000 marker symbols one by one
     fig = go.Figure(data=traces, _validate=False)
     fig.update_layout(
-        title=title, xaxis=_xaxis(axis, log, points["cost"].tolist()), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2},
+        title=title, xaxis=_xaxis(axis, log, points["cost"].tolist() + ([] if stopped is None else stopped["cost"].tolist())), yaxis={"title": {"text": "score"}}, legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 40 if title else 20, "b": 60}, height=480,
     )
     return fig

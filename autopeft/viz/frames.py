@@ -58,10 +58,12 @@ MODULE_COLUMNS: tuple[tuple[str, str, str | None], ...] = REGISTRY.heatmap_colum
 #: ``params`` objective, the count the sampler and ``--max-params`` use); the task head is
 #: ``head_params``. ``collapsed``: the predictions put (nearly) every evaluation example in one
 #: class (:attr:`autopeft.store.TrialRecord.collapsed`), so the score says nothing.
+#: ``rung`` / ``rung_score``: multi-fidelity trials (``--scheduler asha``) only: the index of the
+#: highest rung reached and the score there (a stopped trial's score where it stopped).
 TABLE_COLUMNS = (
     "number", "state", "kind", "baseline", "score", "collapsed", "trainable_params", "percent_params",
     "head_params", "majority_share", "chance_score", "adapter_bytes", "peak_memory_mb", "time_train_s",
-    "duration_s", "worker_host", "summary", "error",
+    "duration_s", "worker_host", "summary", "error", "rung", "rung_score",
 )
 
 
@@ -185,15 +187,18 @@ def trials_table(records: Sequence[TrialRecord], metadata: Mapping[str, Any] | N
         put["duration_s"](r.duration_s)
         put["worker_host"](None if worker is None else worker.host)
         put["error"](r.error)
+        put["rung"](r.rung)
+        put["rung_score"](r.rung_score)
     stored = {r.number: r.user_attrs.get(CONFIG_KEY) for r in records if r.number not in (summaries or {})}
     return table_from_columns(columns, metadata, summaries, stored)
 
 
 #: The per-trial fields :func:`table_from_columns` takes (``error`` in full; ``rejected`` for the summary).
 _RECORD_COLUMNS = ("number", "state", "baseline", "rejected", "score", "collapsed", "trainable_params", "percent_params", "head_params",
-                   "majority_share", "chance_score", "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s", "worker_host", "error")
+                   "majority_share", "chance_score", "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s", "worker_host", "error",
+                   "rung", "rung_score")
 _NUMERIC = ("score", "trainable_params", "percent_params", "head_params", "majority_share", "chance_score",
-            "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s")
+            "adapter_bytes", "peak_memory_mb", "time_train_s", "duration_s", "rung", "rung_score")
 
 
 def table_from_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[str, Any] | None = None,
@@ -221,6 +226,8 @@ def table_from_columns(columns: Mapping[str, Sequence[Any]], metadata: Mapping[s
         texts.append(text)
     data["summary"] = texts
     data["error"] = [None if e is None else _first_line(e) for e in columns["error"]]
+    for name in ("rung", "rung_score"):  # single-fidelity studies, and callers of earlier versions
+        data.setdefault(name, [None] * len(columns["number"]))
     if len(data["number"]):
         frame = pd.DataFrame({name: data[name] for name in TABLE_COLUMNS}, columns=list(TABLE_COLUMNS))
     else:  # no trial: the columns typed as a table of no rows always was
@@ -237,6 +244,16 @@ def study_table(rows: Any, metadata: Mapping[str, Any] | None = None) -> "pd.Dat
     if rows.columns is not None:
         return table_from_columns(rows.columns, metadata, rows.summaries)
     return trials_table(list(rows.records.values()), metadata, rows.summaries)
+
+
+def stopped_points(table: "pd.DataFrame", axis: str = "params") -> "pd.DataFrame":
+    """The trials the multi-fidelity scheduler stopped at a rung (PRUNED with a ``rung``), with
+    ``cost`` on ``axis`` and their score where they stopped (``rung_score``): drawn greyed beside
+    the front, never part of it. Empty for a single-fidelity study."""
+    column = cost_axis(axis).column
+    stopped = table[(table["state"] == "PRUNED") & table["rung"].notna() & table["rung_score"].notna() & table[column].notna()].copy()
+    stopped["cost"] = stopped[column].astype(float)
+    return stopped.reset_index(drop=True)
 
 
 def front_points(table: "pd.DataFrame", axis: str = "params") -> "pd.DataFrame":

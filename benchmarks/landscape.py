@@ -1,0 +1,261 @@
+"""Replayed PEFT problems: real proxy results of recorded configurations, served to any sampler.
+
+``benchmarks/record_landscape.py`` trains a fixed set of uniformly drawn configurations of a
+space (``mixed``, ``autopeft``) once, with the real MiniLM and task data, and keeps each one's
+assignment, exact trainable-parameter count and learning curve (task score at a few steps of
+one uninterrupted run). `ReplayProblem` turns such a file into a benchmark problem:
+
+* the search space is the space's own parameters on the MiniLM config
+  (``load_space(space).parameters(model_config)``, one ``CategoricalDistribution`` each), so a
+  sampler searches exactly what it would search in a real study;
+* a proposed assignment is mapped to the **nearest recorded configuration**: fewest differing
+  parameters (Hamming distance), ties broken by the summed rank distance of the ordinal
+  parameters (``|rank a - rank b| / (k - 1)`` each, so 16 is nearer 32 than 64), then by the
+  lower recorded index. Deterministic, and a recorded assignment maps to itself;
+* the values are that configuration's: objective 0 = task score at the last recorded step
+  (the full budget, e.g. step 32 of ``quick``), maximised; objective 1 = its exact
+  ``trainable_params``, minimised. Objective 1 is a known function of the assignment
+  (`trainable_params`), which `mobo` is told, as in a real study;
+* rows whose ``status`` is not ``ok`` (a failed or empty run) score the task's **chance
+  score** (the score of a model that learnt nothing: majority share, or 0 correlation) with
+  their own parameter count. Chosen over failed trials so that every proposal gives every
+  sampler the same kind of feedback: a real study would learn that such a configuration is
+  useless, and a chance score can never add to the hypervolume (it sits on the reference
+  point). Failed rows are listed in `failed`.
+
+Hypervolume (minimisation form, as ``benchmarks/optimizer.py``): ``(-score, params / max_params)``
+against ``(-chance, 1)``, with ``max_params`` the largest configuration of the space. The
+true front's hypervolume, `true_hypervolume`, is that of the whole table: a sampler's
+shortfall ``1 - HV / true_hypervolume`` is its distance to the best any search of this table
+could do.
+
+`curve` gives a row's learning curve ``{step: score}`` (multi-fidelity benchmarks replay
+rung results from it); `nearest` gives the row an assignment maps to.
+
+The files grow while recording runs: a problem loads what is there when it is built.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+LANDSCAPES = Path(__file__).resolve().parent / "results" / "landscapes"
+
+#: Problem name -> (task, space) of the shipped landscape files.
+REPLAY_PROBLEMS: dict[str, tuple[str, str]] = {
+    "replay_sst2_mixed": ("glue/sst2", "mixed"),
+    "replay_stsb_mixed": ("glue/stsb", "mixed"),
+    "replay_sst2_autopeft": ("glue/sst2", "autopeft"),
+    "replay_stsb_autopeft": ("glue/stsb", "autopeft"),
+}
+
+
+class LandscapeError(ValueError):
+    """A landscape file is missing, empty or does not match its space."""
+
+
+def landscape_path(task: str, space: str, root: Path = LANDSCAPES) -> Path:
+    """The file ``benchmarks/record_landscape.py`` writes for ``task`` x ``space``."""
+    return root / f"{task.replace('/', '_')}__{space}.jsonl"
+
+
+def minilm_config() -> Any:
+    """The MiniLM backbone's config (the one the landscapes were recorded with), offline."""
+    from transformers import AutoConfig
+
+    from autopeft.backbone import default_model
+
+    return AutoConfig.from_pretrained(default_model())
+
+
+class ReplayProblem:
+    """A recorded landscape as a 2-objective problem (score max, trainable params min).
+
+    Args:
+        path: a ``.jsonl`` landscape file (rows as ``record_landscape.py`` writes them).
+        name: the problem's name in reports (default: the file's stem).
+        model_config: the backbone config the space is expanded on (default: MiniLM's).
+        min_rows: fewest rows a usable file has; fewer raises `LandscapeError`.
+        max_rows: use only the first ``max_rows`` rows (the file grows while recording runs:
+            a fixed prefix keeps runs made at different times comparable).
+
+    Attributes (arrays have one row per recorded configuration, ``n`` rows, ``P`` parameters):
+        rows: the recorded rows (dicts), in file order.
+        index_rows: (n, P) int64, the position of each row's value in each parameter's choices.
+        scores: (n,) float64, score at the last recorded step (chance score for failed rows).
+        params_count: (n,) float64, exact trainable parameters.
+        chance: the task's chance score (median of the rows' ``chance_score``).
+    """
+
+    directions = ["maximize", "minimize"]
+
+    def __init__(self, path: str | Path, name: str | None = None, model_config: Any = None, min_rows: int = 2,
+                 max_rows: int | None = None):
+        from autopeft.spaces import load_space
+
+        path = Path(path)
+        if not path.exists():
+            raise LandscapeError(f"{path}: no such landscape file; record it with benchmarks/record_landscape.py")
+        self.path = path
+        self.rows: list[dict] = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        self.rows = sorted(self.rows, key=lambda r: r.get("index", 0))[:max_rows]
+        if len(self.rows) < min_rows:
+            raise LandscapeError(f"{path}: {len(self.rows)} rows, fewer than the {min_rows} a replay needs")
+        self.name = name or path.stem
+        self.task = self.rows[0].get("task")
+        self.space_name = self.rows[0].get("space")
+        self.space = load_space(self.space_name)
+        self.model_config = model_config if model_config is not None else minilm_config()
+        self.parameters = self.space.parameters(self.model_config)
+        self.choices: dict[str, list[Any]] = {p.name: list(p.choices) for p in self.parameters}
+        biggest = {p.name: (max(p.choices) if p.kind != "categorical" else p.choices[0]) for p in self.parameters}
+        self.max_params = float(self.space.build(biggest, self.model_config).num_trainable_params(self.model_config))
+        self._rank_scale = self._ordinal_ranks()
+        self.index_rows = np.array([self._index_row(r["params"], where=f"row {r.get('index')}") for r in self.rows],
+                                   dtype=np.int64).reshape(-1, len(self.parameters))
+        chances = [c["chance_score"] for r in self.rows for c in r.get("curve", []) if c.get("chance_score") is not None]
+        self.chance = float(np.median(chances)) if chances else 0.0
+        self.failed = [i for i, r in enumerate(self.rows) if r.get("status") != "ok" or not r.get("curve")]
+        self.scores = np.array([self.chance if i in self.failed else float(r["curve"][-1]["score"])
+                                for i, r in enumerate(self.rows)], dtype=np.float64)
+        self.params_count = np.array([self._row_params(r) for r in self.rows], dtype=np.float64)
+        self.ref_point = [-self.chance, 1.0]
+        self.known_objectives = {1: self.trainable_params}
+        self._by_index = {int(r["index"]): i for i, r in enumerate(self.rows) if "index" in r}
+
+    # ----------------------------------------------------------------- set-up helpers
+    def _ordinal_ranks(self) -> list[np.ndarray | None]:
+        """Per parameter: rank / (k - 1) of each choice for ordinals, None otherwise."""
+        out: list[np.ndarray | None] = []
+        for p in self.parameters:
+            if p.kind == "ordinal" and len(p.choices) > 1:
+                order = sorted(range(len(p.choices)), key=lambda i: p.choices[i])
+                rank = np.empty(len(p.choices))
+                rank[order] = np.arange(len(p.choices)) / (len(p.choices) - 1)
+                out.append(rank)
+            else:
+                out.append(None)
+        return out
+
+    def _index_row(self, params: Mapping[str, Any], where: str = "assignment") -> list[int]:
+        row = []
+        for p in self.parameters:
+            if p.name not in params:
+                raise LandscapeError(f"{self.path}: {where} lacks parameter {p.name!r} of space {self.space_name!r}")
+            value = params[p.name]
+            matches = [i for i, c in enumerate(p.choices) if c == value and type(c) is type(value)]
+            matches = matches or [i for i, c in enumerate(p.choices) if c == value]
+            if not matches:
+                raise LandscapeError(f"{self.path}: {where}: {p.name}={value!r} is not one of {list(p.choices)}")
+            row.append(matches[0])
+        return row
+
+    def _row_params(self, row: dict) -> float:
+        if row.get("trainable_params") is not None:
+            return float(row["trainable_params"])
+        return self.trainable_of(row["params"])
+
+    def trainable_of(self, params: Mapping[str, Any]) -> float:
+        """Exact trainable parameters of an assignment (not of its nearest row)."""
+        return float(self.space.build(params, self.model_config).num_trainable_params(self.model_config))
+
+    # ----------------------------------------------------------------- the problem interface
+    def distributions(self) -> dict[str, Any]:
+        """Name -> Optuna ``CategoricalDistribution``: the space's own parameters."""
+        from optuna.distributions import CategoricalDistribution
+
+        return {n: CategoricalDistribution(c) for n, c in self.choices.items()}
+
+    def nearest(self, params: Mapping[str, Any]) -> int:
+        """Position (in `rows`) of the recorded configuration ``params`` maps to; see module docstring."""
+        row = np.array(self._index_row(params), dtype=np.int64)
+        hamming = (self.index_rows != row).sum(axis=1)
+        ordinal = np.zeros(len(self.index_rows))
+        for j, rank in enumerate(self._rank_scale):
+            if rank is not None:
+                ordinal += np.abs(rank[self.index_rows[:, j]] - rank[row[j]])
+        # lexsort sorts by the last key first: Hamming, then rounded rank distance, then position.
+        order = np.lexsort((np.arange(len(hamming)), np.round(ordinal, 9), hamming))
+        return int(order[0])
+
+    def evaluate(self, params: Mapping[str, Any]) -> list[float]:
+        """[score, trainable params] of the recorded configuration nearest ``params``."""
+        i = self.nearest(params)
+        return [float(self.scores[i]), float(self.params_count[i])]
+
+    def trainable_params(self, params: Mapping[str, Any]) -> float:
+        """Objective 1 as the problem reports it: the nearest recorded row's exact count."""
+        return float(self.params_count[self.nearest(params)])
+
+    def to_min(self, values: list[float]) -> list[float]:
+        return [-values[0], values[1] / self.max_params]
+
+    def study_ref_point(self) -> list[float]:
+        """The hypervolume reference point in the study's units and directions."""
+        return [self.chance, self.max_params]
+
+    def sampler_kwargs(self, name: str) -> dict[str, Any]:
+        """`mobo` is told the space, the known-cost objective and the reference point."""
+        if name == "mobo":
+            return {
+                "search_space": self.distributions(),
+                "known_objectives": dict(self.known_objectives),
+                "reference_point": self.study_ref_point(),
+            }
+        return {}
+
+    # ----------------------------------------------------------------- table-wide facts
+    def points_min(self, positions: Any = None) -> np.ndarray:
+        """(n, 2) minimisation-form values of rows ``positions`` (default: every row)."""
+        idx = np.arange(len(self.rows)) if positions is None else np.asarray(positions, dtype=np.int64)
+        return np.stack([-self.scores[idx], self.params_count[idx] / self.max_params], axis=1)
+
+    def true_hypervolume(self) -> float:
+        """Hypervolume of the whole table's front: the most any search of this table reaches."""
+        return hypervolume_2d(self.points_min(), self.ref_point)
+
+    def curve(self, index: int) -> dict[int, float]:
+        """Learning curve ``{step: score}`` of the row whose recorded ``index`` is ``index``.
+
+        Empty for a row that recorded no step (e.g. an empty configuration).
+        """
+        if index not in self._by_index:
+            raise LandscapeError(f"{self.path}: no row with index {index}")
+        row = self.rows[self._by_index[index]]
+        return {int(c["step"]): float(c["score"]) for c in row.get("curve", [])}
+
+    def total_steps(self) -> int:
+        """The full budget's step count: the largest step any row recorded."""
+        steps = [int(c["step"]) for r in self.rows for c in r.get("curve", [])]
+        return max(steps) if steps else 0
+
+
+def hypervolume_2d(points_min: np.ndarray, ref_point: list[float]) -> float:
+    """Exact 2-objective hypervolume (minimisation) of the points that dominate ``ref_point``.
+
+    ``points_min``: (n, 2). Pure numpy (a sweep over the sorted front), no torch needed.
+    """
+    pts = np.asarray(points_min, dtype=np.float64).reshape(-1, 2)
+    ref = np.asarray(ref_point, dtype=np.float64)
+    pts = pts[(pts < ref).all(axis=1)]
+    if len(pts) == 0:
+        return 0.0
+    pts = pts[np.lexsort((pts[:, 1], pts[:, 0]))]
+    hv, best_y = 0.0, ref[1]
+    for x, y in pts:
+        if y < best_y:
+            hv += (ref[0] - x) * (best_y - y)
+            best_y = y
+    return float(hv)
+
+
+def make_replay_problem(name: str, root: Path = LANDSCAPES, max_rows: int | None = None) -> ReplayProblem:
+    """A shipped replay problem by name (see `REPLAY_PROBLEMS`), on its first ``max_rows`` rows."""
+    if name not in REPLAY_PROBLEMS:
+        raise LandscapeError(f"unknown replay problem {name!r}; choose one of {list(REPLAY_PROBLEMS)}")
+    task, space = REPLAY_PROBLEMS[name]
+    return ReplayProblem(landscape_path(task, space, root), name=name, max_rows=max_rows)
