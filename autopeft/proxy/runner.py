@@ -183,9 +183,7 @@ class StagedTrial:
         return self.run.done if self.run is not None else 0
 
     def _clock(self, started: float) -> Clock:
-        timeout = self.fidelity.timeout_s
-        remaining = None if timeout is None else max(0.0, timeout - self.active_s)
-        return _TrialClock(remaining, timeout, started, self.memory.sample)
+        return Clock(self.fidelity.timeout_s, started, self.memory.sample, used_s=self.active_s)
 
     def _fail(self, exc: BaseException) -> TrialResult:
         failure = exc if isinstance(exc, TrialFailure) else failure_from_exception(exc)
@@ -267,14 +265,6 @@ class StagedTrial:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-class _TrialClock(Clock):
-    """The clock of one segment: the trial's remaining active time, reported as its whole budget."""
-
-    def __init__(self, remaining: float | None, budget: float | None, start: float, probe: Any) -> None:
-        super().__init__(remaining, start, probe)
-        self.timeout_s = budget
 
 
 def evaluate(

@@ -227,10 +227,11 @@ class TrainStats:
 
 
 class Clock:
-    """The trial's deadline and a memory probe called between steps."""
+    """The trial's deadline and a memory probe called between steps. ``used_s``: seconds of the
+    ``timeout_s`` budget spent before ``start`` (earlier segments of a staged trial)."""
 
-    def __init__(self, timeout_s: float | None, start: float, probe: Callable[[], None]) -> None:
-        self.deadline = None if timeout_s is None else start + timeout_s
+    def __init__(self, timeout_s: float | None, start: float, probe: Callable[[], None], used_s: float = 0.0) -> None:
+        self.deadline = None if timeout_s is None else start + timeout_s - used_s
         self.timeout_s = timeout_s
         self.probe = probe
 

@@ -116,10 +116,7 @@ class TrialWorker:
         _CURRENT_TRIAL = request.number
         started = time.time()
         try:
-            fn = self._objective()
-            self._set_threads()
-            task = task_of(request.task, request.data_dir)
-            raw = fn(request.model, task, request.config, request.fidelity, request.seed, data_dir=request.data_dir, device=self.device)
+            raw = self._call_objective(request)
             self._set_threads()
             result, extra = split_result(raw)
         except Exception as exc:  # noqa: BLE001 - the trial fails, the worker lives on
@@ -128,6 +125,14 @@ class TrialWorker:
             _CURRENT_TRIAL = None
         self.trials_run += 1
         return self._outcome(request, started, result, extra)
+
+    def _call_objective(self, request: Any) -> Any:
+        """The objective called on ``request``'s model, task, config, fidelity and seed (torch's
+        threads set first): a result for a whole trial, a staged trial for a staged objective."""
+        fn = self._objective()
+        self._set_threads()
+        task = task_of(request.task, request.data_dir)
+        return fn(request.model, task, request.config, request.fidelity, request.seed, data_dir=request.data_dir, device=self.device)
 
     def _outcome(self, request: Any, started: float, result: Any, extra: Any, **stage: Any) -> Any:
         """The :class:`~autopeft.service.messages.TrialOutcome` of ``request``, started at
@@ -176,9 +181,7 @@ class TrialWorker:
         try:
             self._set_threads()
             if trial is None:
-                factory = self._objective()
-                task = task_of(request.task, request.data_dir)
-                trial = factory(request.model, task, request.config, request.fidelity, request.seed, data_dir=request.data_dir, device=self.device)
+                trial = self._call_objective(request)  # a staged objective: the call builds the trial
             total = int(trial.total_steps)
             if total > 0:
                 steps = request.stage.ladder.steps(total)
