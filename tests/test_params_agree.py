@@ -128,6 +128,22 @@ def test_sampler_and_max_params_use_the_same_count(searched):
     assert not SearchLoop(dataclasses.replace(loop.plan, max_params=n - 1)).params_constraint()(record.params)
 
 
+def test_the_sampler_is_never_offered_the_empty_configuration(searched):
+    """The loop rejects the empty configuration untrained, so the sampler's constraint rules it
+    out too, with a params limit and without one."""
+    from autopeft.service.loop import SearchLoop
+
+    loop, url, mc = searched
+    distributions = loop.plan.space.distributions(mc)
+    all_off = {name: min(d.choices) for name, d in distributions.items()}  # sizes 0, layers off
+    record = next(r for r in _trained(url) if r.baseline is None)
+    assert loop.config_params(all_off) == 0 and loop.config_params(record.params) > 0
+    for limit in (None, 10**9):
+        allowed = SearchLoop(dataclasses.replace(loop.plan, max_params=limit)).params_constraint()
+        assert not allowed(all_off)
+        assert allowed(record.params)
+
+
 def test_pareto_show_dashboard_and_export_show_the_same_count(searched, capsys, tmp_path):
     from autopeft.cli import main
     from autopeft.export import export_trial

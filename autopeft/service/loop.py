@@ -122,11 +122,18 @@ class SearchLoop:
         return known
 
     def params_constraint(self) -> Any:
-        """``callable(params) -> bool``: within ``--max-params`` (None without a limit)."""
+        """``callable(params) -> bool``: a non-empty configuration within ``--max-params``.
+
+        The empty configuration is never trained (the loop rejects it), so the sampler must not
+        propose it either. In the ``autopeft`` space every row whose module switches are all off
+        builds it, whatever its sizes: without this, mobo on SST-2 proposed 144 such rows (all
+        rejected) for 20 trained ones (benchmarks/search_quality.py, 2026-12-02), since their 0
+        params looked like the best size to the acquisition.
+        """
         limit = self.plan.max_params
         if limit is None:
-            return None
-        return lambda p: self.config_params(p) <= limit
+            return lambda p: self.config_params(p) > 0
+        return lambda p: 0 < self.config_params(p) <= limit
 
     def _sampler(self, warm_trials: list[Any], seed_offset: int = 0) -> tuple[Any, bool]:
         plan = self.plan
