@@ -72,6 +72,19 @@ def minilm_config() -> Any:
     return AutoConfig.from_pretrained(default_model())
 
 
+def sampler_kwargs(problem: Any, name: str) -> dict[str, Any]:
+    """Constructor arguments of sampler ``name`` on ``problem`` (a replayed or a synthetic one):
+    `mobo` is told the space, the known-cost objectives and the problem's reference point; the
+    others get nothing extra."""
+    if name == "mobo":
+        return {
+            "search_space": problem.distributions(),
+            "known_objectives": dict(problem.known_objectives),
+            "reference_point": problem.study_ref_point(),
+        }
+    return {}
+
+
 class ReplayProblem:
     """A recorded landscape as a 2-objective problem (score max, trainable params min).
 
@@ -199,14 +212,7 @@ class ReplayProblem:
         return [self.chance, self.max_params]
 
     def sampler_kwargs(self, name: str) -> dict[str, Any]:
-        """`mobo` is told the space, the known-cost objective and the reference point."""
-        if name == "mobo":
-            return {
-                "search_space": self.distributions(),
-                "known_objectives": dict(self.known_objectives),
-                "reference_point": self.study_ref_point(),
-            }
-        return {}
+        return sampler_kwargs(self, name)
 
     # ----------------------------------------------------------------- table-wide facts
     def points_min(self, positions: Any = None) -> np.ndarray:

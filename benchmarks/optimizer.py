@@ -64,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from landscape import REPLAY_PROBLEMS, make_replay_problem  # noqa: E402  (benchmarks/landscape.py)
+from landscape import REPLAY_PROBLEMS, make_replay_problem, sampler_kwargs  # noqa: E402  (benchmarks/landscape.py)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ALL_SAMPLERS = ["mobo", "random", "nsga2", "tpe", "gp"]
@@ -98,14 +98,7 @@ class Problem:
         return [-r if d == "maximize" else r for r, d in zip(self.ref_point, self.directions)]
 
     def sampler_kwargs(self, name: str) -> dict[str, Any]:
-        """`mobo` is told the space, the known-cost objectives and the problem's reference point."""
-        if name == "mobo":
-            return {
-                "search_space": self.distributions(),
-                "known_objectives": dict(self.known_objectives),
-                "reference_point": self.study_ref_point(),
-            }
-        return {}
+        return sampler_kwargs(self, name)
 
 
 GRID = [i / 10 for i in range(11)]

@@ -56,15 +56,12 @@ RECORDS = RESULTS / "search_quality.json"
 TASKS = ("glue/sst2", "glue/mrpc", "glue/rte", "glue/stsb")
 #: (sampler, space) of each search; every search gets the same trial budget.
 SEARCHES = (("mobo", "mixed"), ("mobo", "autopeft"), ("random", "mixed"))
-#: The hand-designed configurations: name -> (description, PeftConfig.uniform keyword arguments).
-HAND_DESIGNED: dict[str, tuple[str, dict[str, Any]]] = {
-    "lora8_qv": ("LoRA r=8 on query and value", {"lora": {"query": 8, "value": 8}}),
+#: The hand-designed configurations: the search's baselines (``autopeft.service.baselines``)
+#: but Houlsby-64, plus the two smaller ones the issue names.
+HAND_DESIGNED = ("lora8_qv", "lora2_qv", "pfeiffer64", "pfeiffer16", "parallel64", "prefix16", "ia3")
+EXTRA_BASELINES: dict[str, tuple[str, dict[str, Any]]] = {
     "lora2_qv": ("LoRA r=2 on query and value", {"lora": {"query": 2, "value": 2}}),
-    "pfeiffer64": ("Pfeiffer (serial) adapter, size 64", {"serial_adapter": 64}),
-    "pfeiffer16": ("Pfeiffer (serial) adapter, size 16", {"serial_adapter": 16}),
-    "parallel64": ("parallel adapter, size 64", {"parallel_adapter": 64}),
-    "prefix16": ("prefix-tuning, length 16", {"prefix_length": 16}),
-    "ia3": ("(IA)^3", {"ia3": True}),
+    "pfeiffer16": ("Pfeiffer adapter of size 16 after the FFN", {"serial_adapter": 16}),
 }
 FULL_FT = "full_finetune"
 #: Full fine-tuning's fidelity changes: ``standard`` scales every default rate by 0.3, which
@@ -107,10 +104,10 @@ def write_search_task(task_name: str, data_dir: str, work: Path) -> Path:
     if limit is not None and limit < len(rows):
         keep = np.sort(np.random.default_rng(0).permutation(len(rows))[:limit])
         rows = [rows[i] for i in keep]
+    regression = task.kind == "regression"
     with open(folder / "train.jsonl", "w", encoding="utf-8") as out:
         for row in rows:
             record = {field: row[field] for field in task.text_fields}
-            regression = task.kind == "regression"
             record["label"] = float(row["label"]) if regression else task.label_names[int(row["label"])]
             out.write(json.dumps(record) + "\n")
     spec = {
@@ -219,10 +216,18 @@ def _evaluate_job(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def hand_designed() -> dict[str, Any]:
+    """Name -> :class:`autopeft.service.baselines.Baseline` of every hand-designed configuration."""
+    from autopeft.service.baselines import BASELINES, Baseline
+
+    extra = {name: Baseline(name, description, kwargs) for name, (description, kwargs) in EXTRA_BASELINES.items()}
+    return {name: BASELINES.get(name) or extra[name] for name in HAND_DESIGNED}
+
+
 def hand_designed_configs(num_layers: int) -> dict[str, dict[str, Any]]:
     from autopeft import PeftConfig
 
-    configs = {name: PeftConfig.uniform(num_layers, **kwargs).to_dict() for name, (_, kwargs) in HAND_DESIGNED.items()}
+    configs = {name: baseline.build(num_layers).to_dict() for name, baseline in hand_designed().items()}
     configs[FULL_FT] = PeftConfig.uniform(num_layers).to_dict()
     return configs
 
@@ -325,7 +330,8 @@ def modules_of(records: dict[str, Any], task: str, name: str, role: str) -> str:
 
     source = role.removeprefix("transfer from ") if role.startswith("transfer from ") else task
     point = next((p for p in kept_fronts(records, source) if p["name"] == name.removeprefix("transfer:")), None)
-    text = compact_summary(point["config"], max_groups=3) if point else HAND_DESIGNED.get(name, ("",))[0]
+    baseline = hand_designed().get(name)
+    text = compact_summary(point["config"], max_groups=3) if point else baseline.description if baseline else ""
     return text.replace(" | ", "; ")  # a Markdown table cell
 
 

