@@ -12,10 +12,12 @@ Problems (all discrete, as the PEFT search is):
   trainable parameters, minimised, computed exactly from the configuration (the known-cost
   objective `mobo` is told about);
 * ``replay_sst2_mixed``, ``replay_stsb_mixed``, ``replay_sst2_autopeft``, ``replay_stsb_autopeft``:
-  real proxy results replayed (`benchmarks/landscape.py`): a proposal gets the score at the
-  full budget and the exact trainable parameters of the nearest recorded configuration of the
-  space; the report adds each sampler's share of the whole table's front (``--replay-rows N``
-  uses the first N recorded rows, as the files grow while recording runs).
+  real proxy results replayed (`benchmarks/landscape.py`): a proposal is answered with the
+  score at the full budget and the exact trainable parameters of the nearest recorded
+  configuration of the space that this search has not been answered with yet, and the trial
+  records that configuration (`landscape.ReplayProblem.answer` says why); the report adds
+  each sampler's share of the whole table's front (``--replay-rows N`` uses the first N
+  recorded rows, as the files grow while recording runs).
 
 Each (problem, sampler, seed) run does ``max(budgets)`` trials; the hypervolume at budget
 ``b`` is that of the first ``b`` trials. Hypervolume is computed in minimisation form against a
@@ -197,12 +199,13 @@ class PeftProblem(Problem):
         return [0.5, self.max_params]
 
 
-def make_problem(name: str, replay_rows: int | None = None) -> Any:
-    """A problem by name: the synthetic ones here, or a replayed landscape (`landscape.py`)."""
+def make_problem(name: str, replay_rows: int | None = None, answer_new_rows: bool = True) -> Any:
+    """A problem by name: the synthetic ones here, or a replayed landscape (`landscape.py`;
+    ``answer_new_rows``: answered row by row, as `ask_and_tell` does, else nearest-row)."""
     from botorch.test_functions.multi_objective import DTLZ2, ZDT1
 
     if name in REPLAY_PROBLEMS:
-        return make_replay_problem(name, max_rows=replay_rows)
+        return make_replay_problem(name, max_rows=replay_rows, answer_new_rows=answer_new_rows)
     factories: dict[str, Callable[[], Problem]] = {
         "dtlz2": lambda: GridProblem("dtlz2", DTLZ2(dim=6, num_objectives=2), 6),
         "zdt1": lambda: GridProblem("zdt1", ZDT1(dim=6, num_objectives=2), 6),
@@ -230,6 +233,32 @@ def hypervolume(points_min: np.ndarray, ref_point: list[float]) -> float:
 
 
 # --------------------------------------------------------------------------- runs
+def ask_and_tell(study: Any, problem: Any, answered: set[int]) -> float:
+    """One trial of ``study`` on ``problem``: ask, suggest every parameter, evaluate, tell.
+
+    A replayed problem answers with the nearest recorded row not yet in ``answered`` (the
+    positions this study's trials were answered with, updated here), and the trial's parameters
+    are rewritten to that row's before it is told (`landscape.ReplayProblem.answer`).
+    Returns the seconds of the proposal (the ask and the suggestions).
+    """
+    t0 = time.perf_counter()
+    trial = study.ask()
+    params = {name: trial.suggest_categorical(name, problem.choices[name]) for name in problem.choices}
+    seconds = time.perf_counter() - t0
+    if hasattr(problem, "answer"):
+        position = problem.answer(params, answered)
+        answered.add(position)
+        distributions = problem.distributions()
+        for name, value in problem.assignment(position).items():
+            dist = distributions[name]
+            study._storage.set_trial_param(trial._trial_id, name, dist.to_internal_repr(value), dist)
+        values = [float(problem.scores[position]), float(problem.params_count[position])]
+    else:
+        values = problem.evaluate(params)
+    study.tell(trial, values)
+    return seconds
+
+
 def run_one(problem: Problem, sampler_name: str, seed: int, budgets: list[int]) -> dict[str, Any]:
     import optuna
 
@@ -238,17 +267,9 @@ def run_one(problem: Problem, sampler_name: str, seed: int, budgets: list[int]) 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = make_sampler(sampler_name, seed=seed, **problem.sampler_kwargs(sampler_name))
     study = optuna.create_study(directions=problem.directions, sampler=sampler)
-    names = list(problem.choices)
-    latencies = []
-
-    def objective(trial: Any) -> list[float]:
-        t0 = time.perf_counter()
-        params = {n: trial.suggest_categorical(n, problem.choices[n]) for n in names}
-        latencies.append(time.perf_counter() - t0)
-        return problem.evaluate(params)
-
+    answered: set[int] = set()
     start = time.perf_counter()
-    study.optimize(objective, n_trials=max(budgets))
+    latencies = [ask_and_tell(study, problem, answered) for _ in range(max(budgets))]
     points = np.array([problem.to_min(t.values) for t in study.trials])
     distinct = len({tuple(sorted(t.params.items())) for t in study.trials})
     return {
@@ -283,8 +304,8 @@ def run_lockstep(
     from autopeft.optimizer import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    names = list(problem.choices)
     studies, latencies, seconds = [], [[] for _ in seeds], [0.0 for _ in seeds]
+    answered: list[set[int]] = [set() for _ in seeds]
     for seed in seeds:
         sampler = make_sampler(sampler_name, seed=seed, **problem.sampler_kwargs(sampler_name))
         studies.append(optuna.create_study(directions=problem.directions, sampler=sampler))
@@ -295,10 +316,7 @@ def run_lockstep(
     for n in range(1, max(budgets) + 1):
         for i, study in enumerate(studies):
             t0 = time.perf_counter()
-            trial = study.ask()
-            params = {name: trial.suggest_categorical(name, problem.choices[name]) for name in names}
-            latencies[i].append(time.perf_counter() - t0)
-            study.tell(trial, problem.evaluate(params))
+            latencies[i].append(ask_and_tell(study, problem, answered[i]))
             seconds[i] += time.perf_counter() - t0
         if n in budgets:
             for i, study in enumerate(studies):
@@ -307,8 +325,8 @@ def run_lockstep(
                 results[i]["seconds"] = seconds[i]
                 results[i]["mean_proposal_s"] = float(np.mean(latencies[i]))
                 results[i]["distinct"] = len({tuple(sorted(t.params.items())) for t in study.trials})
-                if hasattr(problem, "nearest"):  # replayed: how many recorded rows the trials reached
-                    results[i]["rows_hit"] = len({problem.nearest(t.params) for t in study.trials})
+                if hasattr(problem, "answer"):  # replayed: how many recorded rows the trials reached
+                    results[i]["rows_hit"] = len(answered[i])
             on_budget(results)
     return results
 
@@ -328,6 +346,8 @@ def run_rungs(problem: Any, seed: int, use_rungs: bool, budget_full: int, eta: i
     trainable params). The run stops when the training steps spent reach ``budget_full``
     full trials. ``use_rungs`` is the sampler's switch: False = it ignores PRUNED trials.
     Returns the hypervolume of the COMPLETE trials after each full-trial-equivalent of steps.
+    A proposal maps to its nearest recorded row (`landscape.ReplayProblem.nearest`), as in
+    ``benchmarks/multi_fidelity.py``; the recorded rung tables were made that way.
     """
     import optuna
     from optuna.trial import TrialState
@@ -586,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rungs:
         data.setdefault("rungs", [])
         for problem_name in args.problems.split(","):
-            problem = make_problem(problem_name, args.replay_rows)
+            problem = make_problem(problem_name, args.replay_rows, answer_new_rows=False)
             for seed in seeds:
                 for use in (True, False):
                     result = run_rungs(problem, seed, use, args.rungs)

@@ -18,7 +18,8 @@ order; a row already present is skipped). One JSON object per configuration:
 
 ``index``, ``task``, ``space``, ``fidelity`` (the preset text), ``train_seed``, ``params`` (the
 space assignment), ``trainable_params``, ``percent_params``, ``total_steps``, ``status``,
-``error``, and ``curve``: a list of ``{step, score, majority_share, chance_score, time_train_s,
+``error``, ``draw`` (``uniform``, or ``sparse`` with its ``sparsity``: ``--sparse-from``, see
+`thin_out`), and ``curve``: a list of ``{step, score, majority_share, chance_score, time_train_s,
 time_eval_s}``, one per recorded step (``--steps``; default the η = 3 rungs 1/9, 1/3 and 1 of the
 budget plus one half-way point).
 """
@@ -52,6 +53,24 @@ def default_steps(total: int) -> list[int]:
     return sorted({max(1, math.ceil(total / 9)), max(1, math.ceil(total / 3)), max(1, total // 2), total})
 
 
+def thin_out(space, model_config, params: dict, sample_seed: int, index: int) -> tuple[dict, float]:
+    """A sparse version of a uniform draw, and its sparsity ``u``.
+
+    ``u`` is drawn uniformly from [0, 1) (seeded by ``sample_seed`` and ``index``), and each
+    ordinal or on/off parameter is set to its smallest choice (0, False: that module off) with
+    probability ``u``; categorical ones keep their value. Uniform draws of a space with tens of
+    size parameters concentrate around the middle of its parameter counts, so a table of them
+    has few cheap configurations, and the cheap end of the front is where PEFT searches end up.
+    """
+    rng = random.Random(sample_seed * 1_000_003 + index)
+    u = rng.random()
+    out = dict(params)
+    for p in space.parameters(model_config):
+        if p.kind != "categorical" and rng.random() < u:
+            out[p.name] = min(p.choices)
+    return out, u
+
+
 def read_rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -69,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-seed", type=int, default=0, help="seed of the uniform draws of configurations")
     parser.add_argument("--steps", default=None, help="comma-separated steps to score at (default: the η=3 rungs + half-way)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sparse-from", type=int, default=None, metavar="INDEX",
+                        help="rows from INDEX on are thinned-out draws (see thin_out); earlier rows stay uniform")
     args = parser.parse_args(argv)
 
     import torch
@@ -93,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         params = space.sample_assignment(model_config, rng)  # drawn even when skipped: same sequence on resume
         if index in done:
             continue
+        draw = {"draw": "uniform"}
+        if args.sparse_from is not None and index >= args.sparse_from:
+            params, sparsity = thin_out(space, model_config, params, args.sample_seed, index)
+            draw = {"draw": "sparse", "sparsity": round(sparsity, 4)}
         config = space.build(params, model_config)
         if config.num_trainable_params(model_config) == 0:
             row = {"index": index, "params": params, "status": "empty", "curve": []}
@@ -113,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                 "index": index, "params": params, "trainable_params": result.trainable_params, "percent_params": result.percent_params,
                 "total_steps": trial.total_steps if curve else None, "status": result.status, "error": result.error, "curve": curve,
             }
-        row.update(task=args.task, space=space.name, fidelity=args.fidelity, train_seed=args.train_seed, sample_seed=args.sample_seed)
+        row.update(task=args.task, space=space.name, fidelity=args.fidelity, train_seed=args.train_seed, sample_seed=args.sample_seed,
+                   **draw)
         with path.open("a") as handle:
             handle.write(json.dumps(row) + "\n")
         last = row["curve"][-1]["score"] if row["curve"] else None

@@ -393,6 +393,37 @@ def test_known_objectives_are_computed_not_modelled(monkeypatch):
     assert shapes == [(6, 2)]
 
 
+def test_the_initial_design_spans_a_known_cost_cheapest_and_dearest_first():
+    from scipy.stats import qmc
+
+    from autopeft.optimizer.encoding import SpaceEncoding
+
+    # Sixteen independent sizes: a summed cost concentrates around its mean under Sobol.
+    sizes = {f"s{i}": [0, 4, 8, 16, 32] for i in range(16)}
+    space = {n: CategoricalDistribution(c) for n, c in sizes.items()}
+
+    def total(params: dict) -> float:
+        return float(sum(params.values()))
+
+    encoding = SpaceEncoding(space)
+    sobol = qmc.Sobol(d=len(encoding), scramble=True, seed=np.random.default_rng(3)).random(128)
+    pool_costs = sorted(total(encoding.to_params(row)) for row in encoding.from_unit(sobol))
+
+    def first_costs(**kwargs) -> list[float]:
+        sampler = make_sampler("mobo", seed=3, search_space=space, n_startup_trials=8, **kwargs)
+        study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+        study.optimize(lambda t: (0.0, total({n: t.suggest_categorical(n, c) for n, c in sizes.items()})), n_trials=5)
+        return [total(t.params) for t in study.trials]
+
+    spread = first_costs(known_objectives={1: total})
+    # The cheapest and the dearest of the 128-point design first, then its middle and quarters.
+    assert spread[:2] == [pool_costs[0], pool_costs[-1]]
+    assert spread[2:5] == [pool_costs[round(3 * 127 / 7)], pool_costs[round(1 * 127 / 7)], pool_costs[round(5 * 127 / 7)]]
+    # Without a known objective the design stays in Sobol order, whose costs bunch up.
+    plain = first_costs()
+    assert max(plain) - min(plain) < 0.6 * (max(spread) - min(spread))
+
+
 def test_warm_start_adds_tagged_prior_data_and_shortens_the_initial_design(monkeypatch):
     import autopeft.optimizer.mobo as mobo
 

@@ -104,6 +104,78 @@ def test_replay_problem_maps_proposals_to_the_nearest_recorded_configuration(tmp
     assert len(landscape.ReplayProblem(path, model_config=model_config, max_rows=4).rows) == 4
 
 
+def test_a_replayed_search_is_answered_with_a_new_row_each_time_and_records_that_row(tmp_path, landscape, bench):
+    import optuna
+
+    from autopeft.spaces import load_space
+
+    space = load_space("autopeft")
+    model_config = landscape.minilm_config()
+    path = tmp_path / "glue_sst2__autopeft.jsonl"
+    rows = write_landscape(path, space, model_config)
+    problem = landscape.ReplayProblem(path, model_config=model_config)
+    # The same proposal, asked again, is answered by the next-nearest row, then the next...
+    order = [int(i) for i in problem.by_distance(rows[2]["params"])]
+    assert order[0] == 2 and sorted(order) == list(range(6))
+    assert problem.answer(rows[2]["params"], set()) == 2
+    assert problem.answer(rows[2]["params"], {2}) == order[1]
+    assert problem.answer(rows[2]["params"], {2, order[1]}) == order[2]
+    # ... and, once every row has been used, by the nearest one.
+    assert problem.answer(rows[2]["params"], set(range(6))) == 2
+    assert problem.assignment(4) == rows[4]["params"]
+
+    # A search that proposes one configuration over and over reaches every row once, and each
+    # trial records the row that answered it, with that row's values.
+    class Repeat(optuna.samplers.BaseSampler):
+        def infer_relative_search_space(self, study, trial):
+            return {}
+
+        def sample_relative(self, study, trial, search_space):
+            return {}
+
+        def sample_independent(self, study, trial, name, distribution):
+            return rows[2]["params"][name]
+
+    study = optuna.create_study(directions=problem.directions, sampler=Repeat())
+    answered: set[int] = set()
+    for _ in range(7):
+        bench.ask_and_tell(study, problem, answered)
+    assert answered == set(range(6))
+    recorded = [next(i for i, r in enumerate(rows) if r["params"] == t.params) for t in study.trials]
+    assert recorded == order + [2]
+    for t, i in zip(study.trials, recorded):
+        assert t.values == pytest.approx([problem.scores[i], problem.params_count[i]])
+
+
+def test_thinned_out_draws_switch_modules_off_and_are_reproducible(landscape):
+    import random
+    import sys
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    from record_landscape import thin_out
+
+    from autopeft.spaces import load_space
+
+    space = load_space("mixed")
+    model_config = landscape.minilm_config()
+    parameters = space.parameters(model_config)
+    smallest = {p.name: min(p.choices) for p in parameters if p.kind != "categorical"}
+    rng = random.Random(0)
+    sparsities, off_shares = [], []
+    for index in range(40):
+        uniform = space.sample_assignment(model_config, rng)
+        thinned, u = thin_out(space, model_config, uniform, sample_seed=0, index=index)
+        assert (thinned, u) == thin_out(space, model_config, uniform, sample_seed=0, index=index)
+        changed = [n for n in uniform if thinned[n] != uniform[n]]
+        assert all(n in smallest and thinned[n] == smallest[n] for n in changed)
+        sparsities.append(u)
+        off_shares.append(sum(thinned[n] == smallest[n] for n in smallest) / len(smallest))
+    # The share of modules at their smallest size follows the drawn sparsity.
+    import numpy as np
+
+    assert np.corrcoef(sparsities, off_shares)[0, 1] > 0.9
+
+
 def bench_hypervolume(points, ref):
     spec = importlib.util.spec_from_file_location("optimizer_benchmark_hv", SCRIPT)
     module = importlib.util.module_from_spec(spec)

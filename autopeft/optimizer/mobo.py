@@ -10,7 +10,10 @@ How one proposal is made (``sample_relative``):
    configurations is ever proposed again.
 3. Initial design: until ``n_startup_trials`` trials are complete, the next unused point of a
    scrambled Sobol sequence over the parameters is proposed (infeasible points are skipped,
-   i.e. reject-sampled). Warm-start trials shorten this phase (at least 2 own trials remain).
+   i.e. reject-sampled). With a known objective (trainable parameters), the design's first
+   points are instead spread over that objective, cheapest and dearest first (see
+   `MOBOSampler._spread_by_cost`). Warm-start trials shorten this phase (at least 2 own
+   trials remain).
 4. Otherwise a float64 GP is fitted to the modelled objectives (those not in
    ``known_objectives``) of the own trials plus the warm-start trials. Warm-start trials are
    marked with a task-indicator feature (1 = another study, 0 = this one): the GP learns how
@@ -90,7 +93,8 @@ class MOBOSampler(BaseSampler):
         constraint: ``callable(params) -> bool``; False configurations are never proposed.
         max_cost: ``(callable(params) -> float, limit)``; configurations above the limit are
             never proposed (e.g. trainable parameters, or percent of the backbone).
-        n_startup_trials: size of the Sobol initial design.
+        n_startup_trials: size of the initial design (Sobol points, spread over the first known
+            objective when there is one; see `_spread_by_cost`).
         warm_start_trials: finished trials of other studies over the same parameter names,
             used as extra GP data tagged with a task-indicator feature.
         surrogate: ``"auto"`` (by the number of features: ``"matern"`` for few, else
@@ -375,7 +379,7 @@ class MOBOSampler(BaseSampler):
         """The first unused, feasible point of the Sobol design; random ones when it runs out."""
         if self._sobol is None:
             sobol = qmc.Sobol(d=len(encoding), scramble=True, seed=np.random.default_rng(self._seed))
-            self._sobol = encoding.from_unit(sobol.random(max(64, 8 * self._n_startup)))
+            self._sobol = self._spread_by_cost(encoding, encoding.from_unit(sobol.random(max(128, 8 * self._n_startup))))
         for row in self._sobol:
             if row.tobytes() not in seen and self._feasible(encoding, row[None])[0]:
                 return row
@@ -387,6 +391,31 @@ class MOBOSampler(BaseSampler):
             "no feasible configuration left to propose: every sampled configuration was already "
             "evaluated or violates the constraint; loosen the constraint or widen the space"
         )
+
+    def _spread_by_cost(self, encoding: SpaceEncoding, rows: np.ndarray) -> np.ndarray:
+        """The design ``rows`` (n, P), reordered so that its first ``n_startup_trials`` span the
+        first known objective, e.g. trainable parameters.
+
+        Sobol points spread the *parameters* evenly, but a cost that sums over tens of them
+        (adapter sizes per layer) concentrates around its mean, so the design would say nothing
+        about the cheap and the large ends of the front. When the study has a known objective,
+        the feasible points are sorted by it and the design starts with ``n_startup_trials`` of
+        them at evenly spaced ranks, cheapest and dearest included, in bisection order
+        (cheapest, dearest, middle, quarters, ...: a design cut short is spread as well); the
+        other points follow in Sobol order. Without known objectives the Sobol order is kept.
+        """
+        if not self._known:
+            return rows
+        feasible = np.flatnonzero(self._feasible(encoding, rows))
+        if len(feasible) < 3:
+            return rows
+        cost = self._known_values(encoding, rows[feasible], [min(self._known)])[:, 0]
+        by_cost = feasible[np.argsort(cost, kind="stable")]
+        n = min(self._n_startup, len(by_cost))
+        ranks = np.round(np.linspace(0, len(by_cost) - 1, n)).astype(int)
+        first = by_cost[ranks[_bisection_order(n)]]
+        rest = np.setdiff1d(np.arange(len(rows)), first, assume_unique=True)
+        return np.concatenate([rows[first], rows[rest]])
 
     def _propose_bo(
         self,
@@ -636,6 +665,22 @@ def _pareto_mask(values_max: np.ndarray) -> np.ndarray:
         dominated = np.all(values_max >= values_max[i], axis=1) & np.any(values_max > values_max[i], axis=1)
         mask[i] = not dominated.any()
     return mask
+
+
+def _bisection_order(n: int) -> np.ndarray:
+    """0, n - 1, then the midpoints of ever finer halvings: a prefix of any length is spread."""
+    if n <= 2:
+        return np.arange(n)
+    order, intervals = [0, n - 1], [(0, n - 1)]
+    while intervals:
+        nxt = []
+        for lo, hi in intervals:
+            if hi - lo > 1:
+                mid = (lo + hi) // 2
+                order.append(mid)
+                nxt += [(lo, mid), (mid, hi)]
+        intervals = nxt
+    return np.array(order)
 
 
 def _smallest_choice(choices: Sequence[Any]) -> Any:
