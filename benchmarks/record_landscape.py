@@ -19,7 +19,7 @@ order; a row already present is skipped). One JSON object per configuration:
 ``index``, ``task``, ``space``, ``fidelity`` (the preset text), ``train_seed``, ``params`` (the
 space assignment), ``trainable_params``, ``percent_params``, ``total_steps``, ``status``,
 ``error``, ``draw`` (``uniform``, or ``sparse`` with its ``sparsity``: ``--sparse-from``, see
-`thin_out`), and ``curve``: a list of ``{step, score, majority_share, chance_score, time_train_s,
+`thin_out`; absent from rows recorded before it existed, which are uniform), and ``curve``: a list of ``{step, score, majority_share, chance_score, time_train_s,
 time_eval_s}``, one per recorded step (``--steps``; default the η = 3 rungs 1/9, 1/3 and 1 of the
 budget plus one half-way point).
 """
