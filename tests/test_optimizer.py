@@ -341,10 +341,12 @@ def test_a_failed_warm_fit_is_redone_from_the_priors_and_never_carried(monkeypat
 def test_every_surrogate_is_fitted_and_proposes(caplog):
     from autopeft.optimizer.surrogate import SURROGATE_CHOICES
 
-    assert set(SURROGATE_CHOICES) == {"auto", "matern", "matern_dim_scaled", "saas", "hamming", "matern_hamming"}
-    for name in SURROGATE_CHOICES:
+    assert set(SURROGATE_CHOICES) == {"auto", "matern", "matern_dim_scaled", "saas", "hamming", "matern_hamming",
+                                      "matern_warped"}
+    # Two modelled objectives each, plus the warped model with one (a single GP, not a model list).
+    for name, known in [(name, {}) for name in SURROGATE_CHOICES] + [("matern_warped", {1: cost})]:
         caplog.clear()
-        study = study_with(history(8), surrogate=name)
+        study = study_with(history(8), surrogate=name, known_objectives=known)
         with caplog.at_level("INFO", logger="autopeft.optimizer"):
             study.optimize(objective, n_trials=2)
         assert len({key(t.params) for t in study.trials}) == 10, name
