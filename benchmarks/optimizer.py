@@ -15,7 +15,9 @@ Problems (all discrete, as the PEFT search is):
   real proxy results replayed (`benchmarks/landscape.py`): a proposal is answered with the
   score at the full budget and the exact trainable parameters of the nearest recorded
   configuration of the space that this search has not been answered with yet, and the trial
-  records that configuration (`landscape.ReplayProblem.answer` says why); the report adds
+  records that configuration (`landscape.ReplayProblem.answer` says why; a proposal with
+  trainable parameters is never answered with an empty run, and `mobo` gets the product's
+  "no empty configuration" constraint, as in a real study); the report adds
   each sampler's share of the whole table's front (``--replay-rows N`` uses the first N
   recorded rows, as the files grow while recording runs).
 

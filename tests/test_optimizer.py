@@ -426,6 +426,33 @@ def test_the_initial_design_spans_a_known_cost_cheapest_and_dearest_first():
     assert max(plain) - min(plain) < 0.6 * (max(spread) - min(spread))
 
 
+def test_a_proposal_is_never_repeated_even_when_its_trial_records_other_parameters():
+    from autopeft.optimizer.mobo import PROPOSAL_ATTR
+
+    sizes = {f"s{i}": [0, 4, 8, 16, 32] for i in range(6)}
+    space = {n: CategoricalDistribution(c) for n, c in sizes.items()}
+    elsewhere = {n: 32 for n in sizes}  # what every trial ends up recording instead
+
+    def total(params: dict) -> float:
+        return float(sum(params.values()))
+
+    sampler = make_sampler("mobo", seed=0, search_space=space, n_startup_trials=8, known_objectives={1: total})
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    proposals = []
+    for _ in range(4):
+        trial = study.ask()
+        proposals.append({n: trial.suggest_categorical(n, c) for n, c in sizes.items()})
+        # A replayed benchmark answers with a recorded neighbour and rewrites the trial's params.
+        for name, value in elsewhere.items():
+            study._storage.set_trial_param(trial._trial_id, name, space[name].to_internal_repr(value), space[name])
+        study.tell(trial, [0.0, total(elsewhere)])
+    assert [t.system_attrs[PROPOSAL_ATTR] for t in study.trials] == proposals
+    assert all(t.params == elsewhere for t in study.trials)
+    # The design moves on instead of proposing its cheapest point again and again.
+    assert len({tuple(sorted(p.items())) for p in proposals}) == 4
+    assert total(proposals[0]) < total(proposals[2]) < total(proposals[1])
+
+
 def test_warm_start_adds_tagged_prior_data_and_shortens_the_initial_design(monkeypatch):
     import autopeft.optimizer.mobo as mobo
 

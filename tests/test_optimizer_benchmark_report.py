@@ -147,6 +147,32 @@ def test_a_replayed_search_is_answered_with_a_new_row_each_time_and_records_that
         assert t.values == pytest.approx([problem.scores[i], problem.params_count[i]])
 
 
+def test_a_replayed_search_trains_what_a_real_study_would_never_an_empty_run_for_a_real_proposal(tmp_path, landscape):
+    import json
+
+    from autopeft.spaces import load_space
+
+    space = load_space("autopeft")
+    model_config = landscape.minilm_config()
+    path = tmp_path / "glue_sst2__autopeft.jsonl"
+    rows = write_landscape(path, space, model_config)
+    # A recorded empty run (every layer switched off), as record_landscape.py writes it.
+    off = {**rows[2]["params"], **{name: False for name in rows[2]["params"] if name.endswith(".on")}}
+    with path.open("a") as f:
+        f.write(json.dumps({"index": 6, "params": off, "status": "empty", "curve": []}) + "\n")
+    problem = landscape.ReplayProblem(path, model_config=model_config, answer_new_rows=True)
+    assert list(problem.empty) == [6] and problem.params_count[6] == 0
+    one_layer_on = {**off, "L0.on": True}
+    assert problem.trainable_of(one_layer_on) > 0
+    assert problem.nearest(one_layer_on) == 6  # the nearest row is the empty run ...
+    assert problem.answer(one_layer_on, set()) != 6  # ... but a non-empty proposal is trained
+    assert problem.answer(off, set()) == 6  # an empty proposal gets the empty run
+    # mobo is given the product's constraint (SearchLoop.params_constraint): no empty proposals.
+    constraint = landscape.sampler_kwargs(problem, "mobo")["constraint"]
+    assert constraint(one_layer_on) and not constraint(off)
+    assert "constraint" not in landscape.sampler_kwargs(problem, "tpe")
+
+
 def test_thinned_out_draws_switch_modules_off_and_are_reproducible(landscape):
     import random
     import sys

@@ -7,7 +7,8 @@ How one proposal is made (``sample_relative``):
    encoded by `autopeft.optimizer.encoding` (ordinals by rank, bools binary, strings one-hot).
 2. Finished trials of this study (COMPLETE), PRUNED ones with rung data (see "Rung data"
    below), failed ones and running ones (pending) are read from the study. None of their
-   configurations is ever proposed again.
+   configurations, nor what this sampler proposed for them (`PROPOSAL_ATTR`), is ever
+   proposed again.
 3. Initial design: until ``n_startup_trials`` trials are complete, the next unused point of a
    scrambled Sobol sequence over the parameters is proposed (infeasible points are skipped,
    i.e. reject-sampled). With a known objective (trainable parameters), the design's first
@@ -238,7 +239,11 @@ class MOBOSampler(BaseSampler):
             row = self._propose_initial(encoding, history["seen"])
         if row is None:
             return {}
-        return encoding.to_params(row)
+        params = encoding.to_params(row)
+        # Kept with the trial, so that this configuration counts as seen even if the trial ends
+        # up recording other parameters (see `PROPOSAL_ATTR`).
+        study._storage.set_trial_system_attr(trial._trial_id, PROPOSAL_ATTR, params)
+        return params
 
     # ----------------------------------------------------------------- history
     def _encoding_for(self, search_space: Mapping[str, BaseDistribution]) -> SpaceEncoding:
@@ -264,6 +269,10 @@ class MOBOSampler(BaseSampler):
         for t in study._get_trials(deepcopy=False, use_cache=True):
             if t.number == trial.number:
                 continue
+            proposed = t.system_attrs.get(PROPOSAL_ATTR)
+            proposed_row = encoding.from_params(proposed) if isinstance(proposed, dict) else None
+            if proposed_row is not None:
+                seen.add(proposed_row.tobytes())
             row = encoding.from_params(t.params)
             if row is None:
                 continue
@@ -611,6 +620,13 @@ class _OneHotRidge:
 
 #: Posterior standard deviations of the "surely dominated" test of `_plausibly_optimal`.
 _DOMINANCE_SD = 3.0
+
+#: Trial system attribute holding the parameters `MOBOSampler` proposed for the trial. A
+#: proposed configuration is never proposed again, even when the trial records other
+#: parameters: a benchmark that answers a proposal with a recorded neighbour rewrites them
+#: (``benchmarks/optimizer.py``, replayed problems), and without this the initial design
+#: proposed its first Sobol point over and over, each time answered by another neighbour.
+PROPOSAL_ATTR = "autopeft:mobo_proposal"
 
 
 def _plausibly_optimal(gp: Any, X: torch.Tensor, known_max: np.ndarray, outcomes: list[int], n_modelled: int) -> np.ndarray:
