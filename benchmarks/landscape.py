@@ -249,7 +249,7 @@ class ReplayProblem:
         nearest row once every row has been used). See "Answering a search" in the module
         docstring."""
         order = self.by_distance(params)
-        if len(self.empty) and self.trainable_of(params) > 0:
+        if len(self.empty) and self.non_empty(params):
             # A real study trains a non-empty proposal: it is never answered with an empty run.
             order = order[~np.isin(order, self.empty)]
         fresh = order[~np.isin(order, list(evaluated))] if evaluated else order

@@ -270,9 +270,10 @@ class MOBOSampler(BaseSampler):
             if t.number == trial.number:
                 continue
             proposed = t.system_attrs.get(PROPOSAL_ATTR)
-            proposed_row = encoding.from_params(proposed) if isinstance(proposed, dict) else None
-            if proposed_row is not None:
-                seen.add(proposed_row.tobytes())
+            if isinstance(proposed, dict) and proposed != t.params:  # a real study: they are equal
+                proposed_row = encoding.from_params(proposed)
+                if proposed_row is not None:
+                    seen.add(proposed_row.tobytes())
             row = encoding.from_params(t.params)
             if row is None:
                 continue
