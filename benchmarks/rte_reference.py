@@ -55,7 +55,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 RECORDS = RESULTS / "rte_reference.json"
 REPORT = RESULTS / "rte_reference.md"
 TASK = "glue/rte"
-TRAIN_ROWS = 2489
 RECIPES = ("full_ft", "lora8_qv")
 
 
@@ -164,8 +163,9 @@ def main() -> None:
                 records.append(finished.result())
                 RESULTS.mkdir(exist_ok=True)
                 RECORDS.write_text(json.dumps(records, indent=1) + "\n")
-    REPORT.write_text(report(records))
-    print(report(records))
+    table = report(records)
+    REPORT.write_text(table)
+    print(table)
 
 
 if __name__ == "__main__":
